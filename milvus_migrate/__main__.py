@@ -1,0 +1,3 @@
+from milvus_migrate.cli import main
+
+main()

@@ -1,0 +1,143 @@
+"""What the connected Milvus can do: one place for every backend difference the planner must know."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+ALL_VECTOR_TYPES = frozenset(
+    {"FLOAT_VECTOR", "BINARY_VECTOR", "FLOAT16_VECTOR", "BFLOAT16_VECTOR", "SPARSE_FLOAT_VECTOR", "INT8_VECTOR"}
+)
+SCALAR_INDEX_TYPES = frozenset({"INVERTED", "STL_SORT", "Trie", "BITMAP", "NGRAM", "AUTOINDEX"})
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """Facts about one backend; `version` is what get_server_version() answered."""
+
+    backend: str  # "lite" or "server"
+    version: str
+    vector_types: frozenset[str] = ALL_VECTOR_TYPES
+    max_dense_vector_fields: int = 4
+    nullable: bool = True
+    functions: bool = True
+    auto_id_varchar: bool = True
+    # Field types whose default_value the server accepts (pymilvus 3 sends INT8-32 defaults as int_data).
+    default_value_types: frozenset[str] = frozenset(
+        {"BOOL", "INT8", "INT16", "INT32", "INT64", "FLOAT", "DOUBLE", "VARCHAR"}
+    )
+    scalar_index_types: frozenset[str] = frozenset({"INVERTED", "STL_SORT", "Trie", "BITMAP", "NGRAM", "AUTOINDEX"})
+    vector_index_types: frozenset[str] | None = None  # None: any the validator allows
+    # field type -> the index type to build where the declaration says AUTOINDEX but the backend refuses it.
+    autoindex_substitutes: dict[str, str] = field(default_factory=dict)
+    partition_load: bool = True
+    drop_partition_needs_release: bool = True  # 2.3: "partition is loaded, please release it first"
+    add_field: bool = False
+    drop_collection_properties: bool = True
+    # Cosmetic or tuning attributes a backend ignores: left out of the comparison, with a warning.
+    keeps_descriptions: bool = True
+    keeps_consistency_level: bool = True
+    keeps_num_shards: bool = True
+    keeps_index_names: bool = True
+    keeps_mmap: bool = True
+    keeps_clustering_key: bool = True
+    keeps_array_max_length: bool = True
+    # Milvus Lite forgets the load state when its process ends; it cannot be compared later.
+    keeps_load_state: bool = True
+
+    @property
+    def label(self) -> str:
+        """How messages name this backend, e.g. 'Milvus 2.3.5' or 'Milvus Lite 3.2.2'."""
+        if self.backend == "lite":
+            return f"Milvus Lite {self.version.removeprefix('milvus_lite-')}"
+        return f"Milvus {self.version.lstrip('v').removesuffix('-lite')}"
+
+    def index_type_for(self, field_type: str, declared: str) -> str:
+        """The index type actually built for a declared type on a field of `field_type`."""
+        if declared == "AUTOINDEX":
+            return self.autoindex_substitutes.get(field_type, declared)
+        return declared
+
+
+_SCALARS = ("BOOL", "INT8", "INT16", "INT32", "INT64", "FLOAT", "DOUBLE", "VARCHAR", "JSON", "ARRAY")
+
+
+def lite(version: str = "milvus_lite-3.2.2") -> Capabilities:
+    """Milvus Lite (measured on 3.2.2; see shared/milvus-capabilities.md)."""
+    return Capabilities(
+        backend="lite",
+        version=version,
+        vector_types=frozenset({"FLOAT_VECTOR", "SPARSE_FLOAT_VECTOR"}),
+        max_dense_vector_fields=16,
+        scalar_index_types=frozenset({"INVERTED", "AUTOINDEX"}),
+        vector_index_types=frozenset(
+            {"FLAT", "IVF_FLAT", "IVF_SQ8", "HNSW", "HNSW_SQ", "AUTOINDEX", "BRUTE_FORCE", "SPARSE_INVERTED_INDEX"}
+        ),
+        # Lite: "sparse field requires SPARSE_INVERTED_INDEX"; scalars take INVERTED only.
+        autoindex_substitutes={"SPARSE_FLOAT_VECTOR": "SPARSE_INVERTED_INDEX"}
+        | {t: "INVERTED" for t in ("BOOL", "INT8", "INT16", "INT32", "INT64", "FLOAT", "DOUBLE", "VARCHAR")},
+        partition_load=False,  # load_partitions/release_partitions are UNIMPLEMENTED
+        drop_partition_needs_release=False,
+        keeps_array_max_length=False,  # the element max_length of ARRAY<VARCHAR> is dropped
+        auto_id_varchar=False,
+        keeps_descriptions=False,
+        keeps_consistency_level=False,
+        keeps_num_shards=False,
+        keeps_index_names=False,
+        keeps_mmap=False,
+        keeps_clustering_key=False,
+        keeps_load_state=False,
+    )
+
+
+def server_2_3(version: str = "v2.3.5") -> Capabilities:
+    """Milvus 2.3 server (measured on 2.3.5 through pymilvus 3)."""
+    return Capabilities(
+        backend="server",
+        version=version,
+        # BFLOAT16/SPARSE/INT8 are accepted at create time but can never be indexed (and rows crash 2.3.5).
+        vector_types=frozenset({"FLOAT_VECTOR", "BINARY_VECTOR", "FLOAT16_VECTOR"}),
+        max_dense_vector_fields=1,
+        nullable=False,  # silently dropped
+        functions=False,  # silently dropped
+        default_value_types=frozenset({"BOOL", "INT64", "FLOAT", "DOUBLE", "VARCHAR"}),
+        scalar_index_types=frozenset({"STL_SORT", "Trie", "AUTOINDEX"}),
+        vector_index_types=frozenset(
+            {"FLAT", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "HNSW", "DISKANN", "AUTOINDEX", "SCANN", "BIN_FLAT", "BIN_IVF_FLAT"}
+        ),
+        # 2.3.5: "index type not match: expected=Trie, actual=AUTOINDEX" for VARCHAR; numbers want STL_SORT.
+        autoindex_substitutes={"VARCHAR": "Trie"} | {t: "STL_SORT" for t in ("INT8", "INT16", "INT32", "INT64", "FLOAT", "DOUBLE")},
+        drop_collection_properties=False,  # "only support alter collection properties"
+        keeps_clustering_key=False,
+    )
+
+
+def modern_server(version: str) -> Capabilities:
+    """Milvus 2.4 and later; features by the release that added them."""
+    major, minor = _major_minor(version)
+    recent = (major, minor) >= (2, 5)
+    caps = Capabilities(backend="server", version=version)
+    return replace(
+        caps,
+        nullable=recent,
+        functions=recent,
+        vector_types=ALL_VECTOR_TYPES if (major, minor) >= (2, 6) else ALL_VECTOR_TYPES - {"INT8_VECTOR"},
+        add_field=(major, minor) >= (2, 6),
+        drop_collection_properties=recent,
+        scalar_index_types=SCALAR_INDEX_TYPES if recent else SCALAR_INDEX_TYPES - {"NGRAM"},
+    )
+
+
+def from_version(version: str) -> Capabilities:
+    """Capabilities for what get_server_version() answered."""
+    if version.startswith("milvus_lite"):
+        return lite(version)
+    if _major_minor(version) < (2, 4):
+        return server_2_3(version)
+    return modern_server(version)
+
+
+def _major_minor(version: str) -> tuple[int, int]:
+    match = re.search(r"(\d+)\.(\d+)", version)
+    # An unparseable version (a dev build) is treated as the newest server.
+    return (int(match[1]), int(match[2])) if match else (99, 0)

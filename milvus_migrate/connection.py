@@ -1,0 +1,78 @@
+"""Open one AsyncMilvusClient for a command; pymilvus is imported here, lazily, and nowhere at CLI start."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from milvus_migrate import capabilities
+from milvus_migrate.capabilities import Capabilities
+from milvus_migrate.config import ConnectionSettings
+from milvus_migrate.errors import ConnectionFailed
+
+# The first call after connecting (get_server_version) is bounded by this, so a dead URI fails fast.
+CONNECT_TIMEOUT = 15.0
+
+
+@dataclass
+class Session:
+    """A connected client with the facts about its server."""
+
+    client: Any
+    caps: Capabilities
+    settings: ConnectionSettings
+
+    def sync_client(self) -> Any:
+        """A synchronous MilvusClient on the same server, for calls the async client gets wrong on Milvus Lite."""
+        from pymilvus import MilvusClient
+
+        return MilvusClient(**_client_kwargs(self.settings))
+
+
+@contextlib.asynccontextmanager
+async def connect(settings: ConnectionSettings) -> AsyncIterator[Session]:
+    """Connect, detect capabilities, yield a Session, and close the client."""
+    from pymilvus import AsyncMilvusClient
+
+    try:
+        client = AsyncMilvusClient(**_client_kwargs(settings))
+        version = await asyncio.wait_for(client.get_server_version(timeout=CONNECT_TIMEOUT), CONNECT_TIMEOUT + 5)
+    except Exception as exc:  # pymilvus raises many types here; all mean "could not connect"
+        raise ConnectionFailed(_connection_message(settings, exc)) from None
+    try:
+        yield Session(client=client, caps=capabilities.from_version(str(version)), settings=settings)
+    finally:
+        with contextlib.suppress(Exception):
+            await client.close()
+
+
+def _client_kwargs(settings: ConnectionSettings) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"uri": settings.uri, "timeout": settings.timeout}
+    token = settings.token.get_secret_value()
+    if token:
+        kwargs["token"] = token
+    if settings.db_name and settings.db_name != "default":
+        kwargs["db_name"] = settings.db_name
+    if settings.secure:
+        kwargs["secure"] = True
+    for key in ("server_name", "server_pem_path", "ca_pem_path", "client_pem_path", "client_key_path"):
+        value = getattr(settings, key)
+        if value:
+            kwargs[key] = value
+    return kwargs
+
+
+def _connection_message(settings: ConnectionSettings, exc: BaseException) -> str:
+    detail = settings.scrub(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
+    if settings.is_lite and "Open local milvus failed" in detail:
+        return (
+            f"cannot open Milvus Lite database {settings.uri}: another process holds it "
+            "(Milvus Lite allows one process per .db file; stop that process or point --uri elsewhere)"
+        )
+    if isinstance(exc, asyncio.TimeoutError):
+        detail = f"no answer within {CONNECT_TIMEOUT:.0f} s"
+    first_line = detail.strip().splitlines()[0] if detail.strip() else type(exc).__name__
+    return f"cannot connect to Milvus at {settings.display_uri}: {first_line}"

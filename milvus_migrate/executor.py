@@ -1,0 +1,239 @@
+"""apply(plan, session): run operations, one lane per collection, lanes concurrent, stop on first failure."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from milvus_migrate import ops
+from milvus_migrate.connection import Session
+from milvus_migrate.ops import Operation, Phase
+from milvus_migrate.state import CollectionState, FieldState
+
+# Operations from this phase on span collections (aliases move between them; drops wait for the moves).
+_BARRIER_PHASES = (Phase.ATTACH_ALIASES, Phase.DROP_COLLECTIONS)
+
+
+@dataclass(frozen=True)
+class Event:
+    """Progress of one operation: kind is 'start', 'done' or 'failed'."""
+
+    kind: str
+    op: Operation
+    seconds: float = 0.0
+    message: str = ""
+
+
+EventHandler = Callable[[Event], None]
+
+
+@dataclass
+class ApplyResult:
+    """What ran, what failed (with the server's reason) and what never started."""
+
+    ran: list[Operation] = field(default_factory=list)
+    failed: tuple[Operation, str] | None = None
+    not_run: list[Operation] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.failed is None
+
+
+async def apply(
+    plan: ops.Plan, session: Session, *, concurrency: int = 8, on_event: EventHandler | None = None
+) -> ApplyResult:
+    """Run `plan`; never raises for a failed operation: the result says what happened."""
+    runner = _Runner(session, on_event or (lambda event: None), asyncio.Semaphore(concurrency))
+    lanes: dict[str, list[Operation]] = {}
+    barriers: dict[Phase, list[Operation]] = {}
+    for op in plan.ops:
+        if op.phase in _BARRIER_PHASES:
+            barriers.setdefault(op.phase, []).append(op)
+        else:
+            lanes.setdefault(op.collection_name, []).append(op)
+    await asyncio.gather(*(runner.run_lane(lane) for lane in lanes.values()))
+    for phase in _BARRIER_PHASES:
+        # Alias moves and final drops are independent of each other within their phase.
+        await asyncio.gather(*(runner.run_lane([op]) for op in barriers.get(phase, [])))
+    return runner.result
+
+
+class _Runner:
+    def __init__(self, session: Session, on_event: EventHandler, limit: asyncio.Semaphore):
+        self.session, self.on_event, self.limit = session, on_event, limit
+        self.result = ApplyResult()
+        self.stop = asyncio.Event()
+        self.timeout = session.settings.timeout
+
+    async def run_lane(self, lane: list[Operation]) -> None:
+        # A lane never raises: a failure sets `stop` so no lane starts another operation,
+        # and calls already in flight are left to finish.
+        for i, op in enumerate(lane):
+            if self.stop.is_set():
+                self.result.not_run.extend(lane[i:])
+                return
+            async with self.limit:
+                if self.stop.is_set():
+                    self.result.not_run.extend(lane[i:])
+                    return
+                self.on_event(Event("start", op))
+                started = time.monotonic()
+                try:
+                    await self.execute(op)
+                except Exception as exc:  # every failure is reported with the server's reason
+                    message = self.session.settings.scrub(error_message(exc))
+                    self.result.failed = self.result.failed or (op, message)
+                    self.stop.set()
+                    self.on_event(Event("failed", op, time.monotonic() - started, message))
+                    self.result.not_run.extend(lane[i + 1 :])
+                    return
+                self.result.ran.append(op)
+                self.on_event(Event("done", op, time.monotonic() - started))
+
+    async def execute(self, op: Operation) -> None:
+        client, t = self.session.client, self.timeout
+        match op:
+            case ops.CreateCollection(collection=c):
+                await client.create_collection(c.name, timeout=t, **_collection_kwargs(c))
+            case ops.DropCollection():
+                await client.drop_collection(op.collection_name, timeout=t)
+            case ops.AddField(field_spec=f):
+                await client.add_collection_field(
+                    op.collection_name, f.name, _data_type(f.type), timeout=t, **_field_kwargs(f)
+                )
+            case ops.CreatePartition(partition_name=p):
+                await client.create_partition(op.collection_name, p, timeout=t)
+            case ops.DropPartition(partition_name=p):
+                await client.drop_partition(op.collection_name, p, timeout=t)
+            case ops.CreateIndex(index=ix):
+                await self.create_index(op.collection_name, ix)
+            case ops.DropIndex(index=ix):
+                await self.drop_index(op.collection_name, ix.index_name)
+            case ops.AlterCollectionProperties(properties=props):
+                await client.alter_collection_properties(op.collection_name, properties=dict(props), timeout=t)
+            case ops.DropCollectionProperties(property_keys=keys):
+                await client.drop_collection_properties(op.collection_name, property_keys=list(keys), timeout=t)
+            case ops.LoadCollection(replica_number=n):
+                await client.load_collection(op.collection_name, timeout=t, **({"replica_number": n} if n else {}))
+            case ops.ReleaseCollection():
+                await client.release_collection(op.collection_name, timeout=t)
+            case ops.LoadPartitions(partition_names=names, replica_number=n):
+                await client.load_partitions(
+                    op.collection_name, list(names), timeout=t, **({"replica_number": n} if n else {})
+                )
+            case ops.ReleasePartitions(partition_names=names):
+                await client.release_partitions(op.collection_name, list(names), timeout=t)
+            case ops.CreateAlias(alias=alias):
+                await client.create_alias(op.collection_name, alias, timeout=t)
+            case ops.AlterAlias(alias=alias):
+                await client.alter_alias(op.collection_name, alias, timeout=t)
+            case ops.DropAlias(alias=alias):
+                await client.drop_alias(alias, timeout=t)
+            case _:
+                raise NotImplementedError(f"no implementation for {op.op}")
+
+    async def create_index(self, collection_name: str, ix: Any) -> None:
+        from pymilvus import IndexParams
+
+        params = IndexParams()
+        extra: dict[str, Any] = {}
+        if ix.metric_type:
+            extra["metric_type"] = ix.metric_type
+        if ix.params:
+            # The nested form keeps build params on Milvus Lite (the flat form is dropped there).
+            extra["params"] = {"params": dict(ix.params)}
+        params.add_index(field_name=ix.field_name, index_type=ix.index_type, index_name=ix.index_name, **extra)
+        if self.session.caps.backend == "lite":
+            # AsyncMilvusClient.create_index raises UNIMPLEMENTED on Milvus Lite after creating the
+            # index (its wait path calls AllocTimestamp); the sync client waits correctly.
+            await asyncio.to_thread(self._sync_create_index, collection_name, params)
+        else:
+            await self.session.client.create_index(collection_name, params, timeout=self.timeout)
+
+    def _sync_create_index(self, collection_name: str, params: Any) -> None:
+        client = self.session.sync_client()
+        try:
+            client.create_index(collection_name, params, timeout=self.timeout)
+        finally:
+            client.close()
+
+    async def drop_index(self, collection_name: str, index_name: str) -> None:
+        client = self.session.client
+        # Milvus Lite drops EVERY index of the collection when asked for an unknown name: check first.
+        if index_name not in await client.list_indexes(collection_name, timeout=self.timeout):
+            return
+        await client.drop_index(collection_name, index_name, timeout=self.timeout)
+
+
+def _collection_kwargs(c: CollectionState) -> dict[str, Any]:
+    from pymilvus import AsyncMilvusClient, Function, FunctionType
+
+    primary = c.primary_field
+    schema = AsyncMilvusClient.create_schema(
+        auto_id=bool(primary and primary.auto_id),
+        enable_dynamic_field=c.enable_dynamic_field,
+        description=c.description,
+    )
+    for f in c.fields:
+        schema.add_field(f.name, _data_type(f.type), **_field_kwargs(f))
+    for fn in c.functions:
+        schema.add_function(
+            Function(
+                name=fn.name,
+                function_type=FunctionType[fn.type],
+                input_field_names=list(fn.input_field_names),
+                output_field_names=list(fn.output_field_names),
+                params=dict(fn.params) or None,
+                description=fn.description,
+            )
+        )
+    kwargs: dict[str, Any] = {"schema": schema}
+    if c.consistency_level:
+        kwargs["consistency_level"] = c.consistency_level
+    if c.num_shards:
+        kwargs["num_shards"] = c.num_shards
+    if c.num_partitions:
+        kwargs["num_partitions"] = c.num_partitions
+    if c.properties:
+        kwargs["properties"] = dict(c.properties)
+    return kwargs
+
+
+def _field_kwargs(f: FieldState) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {}
+    for key in ("is_primary", "auto_id", "nullable", "is_partition_key", "is_clustering_key", "enable_analyzer", "enable_match"):
+        if getattr(f, key):
+            kwargs[key] = True
+    for key in ("dim", "max_length", "max_capacity", "default_value", "analyzer_params", "mmap_enabled"):
+        if getattr(f, key) is not None:
+            kwargs[key] = getattr(f, key)
+    if f.element_type:
+        kwargs["element_type"] = _data_type(f.element_type)
+    if f.description:
+        kwargs["description"] = f.description
+    return kwargs
+
+
+def _data_type(name: str) -> Any:
+    from pymilvus import DataType
+
+    return DataType[name]
+
+
+def error_message(exc: BaseException) -> str:
+    """The server's reason for a failure, without pymilvus's wrapper text."""
+    message = getattr(exc, "message", None)
+    if message:
+        code = getattr(exc, "code", None)
+        return f"{message} (code {code})" if code not in (None, 0, 1) else str(message)
+    details = getattr(exc, "details", None)
+    if callable(details):
+        try:
+            return f"{details()} ({exc.code().name})"  # type: ignore[attr-defined]
+        except Exception:
+            pass
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,184 @@
+"""Live Milvus → State: the only module that sees raw describe_* answers, and normalises them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from milvus_migrate.capabilities import Capabilities
+from milvus_migrate.state import CollectionState, FieldState, FunctionState, IndexState, LoadState, State
+
+# describe_index keys that are bookkeeping, not build parameters.
+_INDEX_INFO_KEYS = {
+    "index_type", "metric_type", "field_name", "index_name", "total_rows", "indexed_rows",
+    "pending_index_rows", "state", "params", "index_state_fail_reason",
+}  # fmt: skip
+# describe_collection field params that are not type params of the schema we compare.
+_FIELD_PARAM_KEYS = ("dim", "max_length", "max_capacity", "enable_analyzer", "enable_match", "analyzer_params", "mmap_enabled")
+
+
+async def list_collections(client: Any, timeout: float | None) -> list[str]:
+    """Every collection of the database, sorted (the server answers in unstable order)."""
+    return sorted(await client.list_collections(timeout=timeout))
+
+
+async def read_state(
+    client: Any, names: Iterable[str], caps: Capabilities, *, concurrency: int = 8, timeout: float | None = None
+) -> State:
+    """The live state of the named collections that exist, read concurrently.
+
+    Per collection: describe_collection, list_partitions, get_load_state, list_aliases, list_indexes,
+    one describe_index per index; on a server, describe_replica when loaded and one get_load_state per
+    partition when it has several.
+    """
+    existing = set(await list_collections(client, timeout))
+    wanted = sorted(set(names) & existing)
+    limit = asyncio.Semaphore(concurrency)
+
+    async def call(method: str, *args: Any, **kwargs: Any) -> Any:
+        async with limit:
+            return await getattr(client, method)(*args, timeout=timeout, **kwargs)
+
+    states = await asyncio.gather(*(_read_collection(call, name, caps) for name in wanted))
+    return State(collections={s.name: s for s in states})
+
+
+async def _read_collection(call: Any, name: str, caps: Capabilities) -> CollectionState:
+    description, partitions, load, aliases, index_names = await asyncio.gather(
+        call("describe_collection", name),
+        call("list_partitions", name),
+        call("get_load_state", name),
+        call("list_aliases", collection_name=name),
+        call("list_indexes", name),
+    )
+    index_infos = await asyncio.gather(*(call("describe_index", name, index_name) for index_name in index_names))
+    fields = tuple(_field(raw, caps) for raw in description.get("fields", []))
+    has_partition_key = any(f.is_partition_key for f in fields)
+    # With a partition key Milvus creates the partitions itself: they are not declared, so not compared.
+    user_partitions = () if has_partition_key else tuple(sorted(p for p in partitions if p != "_default"))
+    load_state = await _load_state(call, name, load, user_partitions, caps)
+    return CollectionState(
+        name=name,
+        description=description.get("description") or "",
+        enable_dynamic_field=bool(description.get("enable_dynamic_field", False)),
+        consistency_level=description.get("consistency_level_name") if caps.keeps_consistency_level else None,
+        num_shards=description.get("num_shards") if caps.keeps_num_shards else None,
+        num_partitions=_num_partitions(description, has_partition_key, caps),
+        properties={str(k): str(v) for k, v in (description.get("properties") or {}).items()},
+        fields=fields,
+        functions=tuple(_function(raw) for raw in description.get("functions") or []),
+        partitions=user_partitions,
+        indexes=tuple(sorted((_index(info) for info in index_infos if info), key=lambda i: i.field_name)),
+        load=load_state,
+        # AsyncMilvusClient.list_aliases returns the raw protobuf list on both backends, not a dict.
+        aliases=tuple(sorted(_alias_names(aliases))),
+    )
+
+
+def _field(raw: dict[str, Any], caps: Capabilities) -> FieldState:
+    params = raw.get("params") or {}
+    type_name = _enum_name(raw["type"])
+    values: dict[str, Any] = {k: params[k] for k in _FIELD_PARAM_KEYS if k in params}
+    for flag in ("enable_analyzer", "enable_match"):
+        if flag in values:
+            values[flag] = str(values[flag]).lower() == "true"  # both backends answer 'true' as text
+    if "mmap_enabled" in values:
+        values["mmap_enabled"] = str(values["mmap_enabled"]).lower() == "true"
+    return FieldState(
+        name=raw["name"],
+        type=type_name,
+        # pymilvus omits false flags from the field dict: a missing key means False.
+        is_primary=bool(raw.get("is_primary", False)),
+        auto_id=bool(raw.get("auto_id", False)),
+        element_type=_enum_name(raw["element_type"]) if raw.get("element_type") is not None and type_name == "ARRAY" else None,
+        nullable=bool(raw.get("nullable", False)),
+        default_value=_unwrap_default(raw.get("default_value")),
+        is_partition_key=bool(raw.get("is_partition_key", False)),
+        is_clustering_key=bool(raw.get("is_clustering_key", False)),
+        is_function_output=bool(raw.get("is_function_output", False)),
+        description=raw.get("description") or "",
+        **values,
+    )
+
+
+def _function(raw: dict[str, Any]) -> FunctionState:
+    return FunctionState(
+        name=raw["name"],
+        type=_enum_name(raw["type"]),
+        input_field_names=tuple(raw.get("input_field_names") or ()),
+        output_field_names=tuple(raw.get("output_field_names") or ()),
+        params=dict(raw.get("params") or {}),
+        description=raw.get("description") or "",
+    )
+
+
+def _index(info: dict[str, Any]) -> IndexState:
+    # Build params arrive flattened as strings (server, pymilvus-3 style) and/or nested under 'params'
+    # (both backends, when created with the nested form): merge both.
+    params: dict[str, Any] = {k: v for k, v in info.items() if k not in _INDEX_INFO_KEYS}
+    nested = info.get("params")
+    if isinstance(nested, str):
+        nested = json.loads(nested)
+    if isinstance(nested, dict):
+        params.update(nested)
+    metric = info.get("metric_type")
+    return IndexState(
+        field_name=info["field_name"],
+        index_name=info.get("index_name") or info["field_name"],
+        index_type=info.get("index_type"),
+        # Scalar indexes: Lite reports metric 'NONE', the server no metric at all.
+        metric_type=None if metric in (None, "", "NONE") else metric,
+        params=params,
+    )
+
+
+async def _load_state(
+    call: Any, name: str, load: dict[str, Any], partitions: tuple[str, ...], caps: Capabilities
+) -> LoadState:
+    state = _enum_name(load.get("state"))
+    loaded = state in ("Loaded", "Loading")
+    if not loaded or caps.backend == "lite":
+        return LoadState(loaded=loaded)
+    replica_number = None
+    replicas = await call("describe_replica", name)
+    if replicas:
+        replica_number = len(replicas)
+    loaded_partitions = None
+    if partitions and caps.partition_load:
+        every = ("_default", *partitions)
+        answers = await asyncio.gather(*(call("get_load_state", name, partition_names=[p]) for p in every))
+        states = [_enum_name(a.get("state")) for a in answers]
+        chosen = tuple(sorted(p for p, s in zip(every, states) if s in ("Loaded", "Loading")))
+        loaded_partitions = None if len(chosen) == len(every) else chosen
+    return LoadState(loaded=True, replica_number=replica_number, partitions=loaded_partitions)
+
+
+def _num_partitions(description: dict[str, Any], has_partition_key: bool, caps: Capabilities) -> int | None:
+    if not has_partition_key:
+        return None
+    count = description.get("num_partitions")
+    if count is None:
+        return None
+    # Milvus Lite counts `_default` among the partition-key partitions (N+1); the server reports N.
+    return count - 1 if caps.backend == "lite" else count
+
+
+def _unwrap_default(value: Any) -> Any:
+    # describe_collection returns default_value as a protobuf ValueField on both backends.
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    which = value.WhichOneof("data") if hasattr(value, "WhichOneof") else None
+    return getattr(value, which) if which else None
+
+
+def _alias_names(answer: Any) -> list[str]:
+    if isinstance(answer, dict):
+        return list(answer.get("aliases") or [])
+    return [str(a) for a in answer or []]
+
+
+def _enum_name(value: Any) -> str:
+    # DataType, FunctionType and LoadState are enums; their names are the words we compare.
+    return getattr(value, "name", None) or str(value)

@@ -1,0 +1,150 @@
+"""YAML parsing that remembers where every key and value sat in the original file."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+Path = tuple[Any, ...]
+_SAFE_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+# Aliases are shared nodes: a "billion laughs" file expands exponentially if constructed naively.
+MAX_NODES = 200_000
+
+
+class YamlProblem(Exception):
+    """A YAML problem at a 1-based (line, col) of the parsed text."""
+
+    def __init__(self, line: int, col: int, message: str):
+        super().__init__(message)
+        self.line, self.col, self.message = line, col, message
+
+
+@dataclass
+class Positions:
+    """Where each path's key and value start in the source file, 1-based."""
+
+    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    values: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def locate(self, path: Path, at_key: bool = False) -> tuple[int, int]:
+        """The position of `path` (its key when at_key), or of its nearest located ancestor."""
+        for depth in range(len(path), -1, -1):
+            prefix = tuple(path[:depth])
+            table = self.keys if (at_key or depth < len(path)) and prefix in self.keys else self.values
+            if prefix in table:
+                return table[prefix]
+            if prefix in self.values:
+                return self.values[prefix]
+        return (1, 1)
+
+
+def parse(text: str, line_map: LineMap) -> tuple[Any, Positions]:
+    """Parse one YAML document safely, returning plain data and the source positions of its parts."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = line_map.source(mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise YamlProblem(line, col, f"YAML syntax error: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise YamlProblem(1, 1, f"YAML error: {exc}") from None
+    finally:
+        loader.dispose()
+    positions = Positions()
+    if node is None:
+        return None, positions
+    builder = _Builder(loader, line_map, positions)
+    data = builder.build(node, ())
+    return data, positions
+
+
+class _Builder:
+    def __init__(self, loader: yaml.SafeLoader, line_map: LineMap, positions: Positions):
+        self.loader, self.line_map, self.positions, self.count = loader, line_map, positions, 0
+
+    def where(self, node: yaml.Node, text: str | None = None) -> tuple[int, int]:
+        return self.line_map.source(node.start_mark.line + 1, node.start_mark.column + 1, text)
+
+    def build(self, node: yaml.Node, path: Path) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise YamlProblem(*self.where(node), f"document too large: more than {MAX_NODES} values (alias expansion?)")
+        self.positions.values.setdefault(path, self.where(node, _scalar_text(node)))
+        if node.tag not in _SAFE_TAGS:
+            raise YamlProblem(*self.where(node), f"YAML tag {node.tag.replace('tag:yaml.org,2002:', '!!')!r} is not allowed (only plain data)")
+        if isinstance(node, yaml.MappingNode):
+            result: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise YamlProblem(*self.where(key_node), "YAML merge keys ('<<') are not supported")
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SAFE_TAGS:
+                    raise YamlProblem(*self.where(key_node), "mapping keys must be plain scalars")
+                key = self.scalar(key_node)
+                if key in result:
+                    raise YamlProblem(*self.where(key_node, str(key)), f"duplicate key {key!r}")
+                self.positions.keys[path + (key,)] = self.where(key_node, str(key))
+                result[key] = self.build(value_node, path + (key,))
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+        return self.scalar(node)
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            return node.value  # a date is only ever meant as text here (e.g. a partition named 2025-01-01)
+        return self.loader.construct_object(node, deep=True)
+
+
+def _scalar_text(node: yaml.Node) -> str | None:
+    return node.value if isinstance(node, yaml.ScalarNode) and node.value else None
+
+
+class LineMap:
+    """Maps a position in the rendered template back to the original file.
+
+    Expressions (`{{ … }}`) keep the line structure, so lines map one to one; block tags (`{% … %}`)
+    may add or remove lines, so lines are then matched by content.
+    """
+
+    def __init__(self, source: str, rendered: str):
+        self.source_lines = source.splitlines()
+        self.rendered_lines = rendered.splitlines()
+        self.mapping: dict[int, int] | None = None
+        if len(self.source_lines) != len(self.rendered_lines):
+            self.mapping = {}
+            matcher = difflib.SequenceMatcher(a=self.rendered_lines, b=self.source_lines, autojunk=False)
+            for block in matcher.get_matching_blocks():
+                for k in range(block.size):
+                    self.mapping[block.a + k + 1] = block.b + k + 1
+
+    def source(self, line: int, col: int, text: str | None = None) -> tuple[int, int]:
+        """Source (line, col) for a rendered (line, col); `text`, if given, is what stands there."""
+        src_line = line
+        if self.mapping is not None:
+            earlier = [r for r in self.mapping if r <= line]
+            src_line = self.mapping[max(earlier)] if earlier else 1
+        rendered = self.rendered_lines[line - 1] if 0 < line <= len(self.rendered_lines) else ""
+        original = self.source_lines[src_line - 1] if 0 < src_line <= len(self.source_lines) else ""
+        if rendered == original:
+            return src_line, col
+        if text:
+            found = original.find(text)
+            if found >= 0:
+                return src_line, found + 1
+        # The value came out of a template expression: point at the expression.
+        expr = re.search(r"\{\{|\{%", original)
+        return src_line, (expr.start() + 1) if expr else min(col, max(len(original), 1))
