@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,8 @@ async def connect(settings: ConnectionSettings) -> AsyncIterator[Session]:
     """Connect, detect capabilities, yield a Session, and close the client."""
     from pymilvus import AsyncMilvusClient
 
+    # pymilvus logs every failed RPC with a traceback at ERROR; the tool reports failures itself.
+    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
     try:
         client = AsyncMilvusClient(**_client_kwargs(settings))
         version = await asyncio.wait_for(client.get_server_version(timeout=CONNECT_TIMEOUT), CONNECT_TIMEOUT + 5)

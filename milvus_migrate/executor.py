@@ -137,9 +137,9 @@ class _Runner:
                 raise NotImplementedError(f"no implementation for {op.op}")
 
     async def create_index(self, collection_name: str, ix: Any) -> None:
-        from pymilvus import IndexParams
+        from pymilvus import AsyncMilvusClient
 
-        params = IndexParams()
+        params = AsyncMilvusClient.prepare_index_params()
         extra: dict[str, Any] = {}
         if ix.metric_type:
             extra["metric_type"] = ix.metric_type

@@ -78,14 +78,14 @@ def load_migrations(
         match = FILE_NAME.match(path.name)
         if match is None:
             problems.append(
-                Problem(_display(path), 0, 0, "file name must look like NNNN_slug.yaml (e.g. 0001_create_docs.yaml)")
+                Problem(display_path(path), 0, 0, "file name must look like NNNN_slug.yaml (e.g. 0001_create_docs.yaml)")
             )
             continue
         by_version.setdefault(int(match["version"]), []).append(path)
     for version, paths in by_version.items():
         if len(paths) > 1:
             names = ", ".join(p.name for p in paths)
-            problems.extend(Problem(_display(p), 0, 0, f"version {version} is used by more than one file: {names}") for p in paths)
+            problems.extend(Problem(display_path(p), 0, 0, f"version {version} is used by more than one file: {names}") for p in paths)
 
     parsed: list[tuple[Migration, positions.Positions]] = []
     for version in sorted(by_version):
@@ -131,7 +131,7 @@ def checksum(path: Path) -> str:
 
 
 def _migration_paths(directory: Path, problems: list[Problem]) -> list[Path]:
-    shown = _display(directory)
+    shown = display_path(directory)
     try:
         if not directory.is_dir():
             problems.append(Problem(shown, 0, 0, "migrations directory not found (use --dir or MILVUS_MIGRATE_DIR)"))
@@ -147,7 +147,7 @@ def _migration_paths(directory: Path, problems: list[Problem]) -> list[Path]:
 def _load_file(
     path: Path, version: int, variables: Mapping[str, str], environ: Mapping[str, str] | None, problems: list[Problem]
 ) -> tuple[Migration, positions.Positions] | None:
-    shown = _display(path)
+    shown = display_path(path)
     try:
         if not path.is_file():
             problems.append(Problem(shown, 0, 0, "not a regular file"))
@@ -203,7 +203,7 @@ def _check_history_of_names(parsed: list[tuple[Migration, positions.Positions]])
     problems = []
     declared: dict[str, Any] = {}
     for migration, where in parsed:
-        shown = _display(migration.path)
+        shown = display_path(migration.path)
         for i, name in enumerate(migration.spec.drop_collections):
             path = ("drop_collections", i)
             if name in migration.spec.collections:
@@ -323,7 +323,7 @@ def _kind(value: Any) -> str:
     return "empty" if value is None else type(value).__name__
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
     # Paths relative to the working directory when inside it (as a user types them), else absolute.
     absolute = Path(os.path.abspath(path))
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,7 +60,12 @@ def parse(text: str, line_map: LineMap) -> tuple[Any, Positions]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = line_map.source(mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise YamlProblem(line, col, f"YAML syntax error: {exc.problem or exc.context}") from None
+        message = f"YAML syntax error: {exc.problem or exc.context}"
+        if exc.problem and exc.context and exc.context_mark:
+            # e.g. an unclosed '[' is only noticed lines later: say where the construct began.
+            ctx_line, ctx_col = line_map.source(exc.context_mark.line + 1, exc.context_mark.column + 1)
+            message += f" ({exc.context} started at line {ctx_line}, column {ctx_col})"
+        raise YamlProblem(line, col, message) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(1, 1, f"YAML error: {exc}") from None
     finally:
@@ -130,21 +136,74 @@ class LineMap:
             for block in matcher.get_matching_blocks():
                 for k in range(block.size):
                     self.mapping[block.a + k + 1] = block.b + k + 1
+            self._map_generated_lines()
+
+    def _map_generated_lines(self) -> None:
+        # Lines a loop repeats (or a block tag shifted) are not matched verbatim: map each to the source
+        # line it equals, or whose template it fits, nearest after the previous mapped line.
+        assert self.mapping is not None
+        matched = set(self.mapping.values())
+        by_text: dict[str, list[int]] = {}
+        for i, text in enumerate(self.source_lines, 1):
+            by_text.setdefault(text, []).append(i)
+        templated = [
+            (i, _literal_parts(text))
+            for i, text in enumerate(self.source_lines, 1)
+            if i not in matched and ("{{" in text or "{%" in text or "{#" in text)
+        ]
+        previous = 0
+        for r, text in enumerate(self.rendered_lines, 1):
+            if r in self.mapping:
+                previous = self.mapping[r]
+                continue
+            candidates = by_text.get(text, []) + [i for i, parts in templated if _fits(parts, text)]
+            if candidates:
+                self.mapping[r] = previous = min(candidates, key=lambda i: (i < previous, abs(i - previous)))
 
     def source(self, line: int, col: int, text: str | None = None) -> tuple[int, int]:
         """Source (line, col) for a rendered (line, col); `text`, if given, is what stands there."""
         src_line = line
         if self.mapping is not None:
-            earlier = [r for r in self.mapping if r <= line]
-            src_line = self.mapping[max(earlier)] if earlier else 1
+            src_line = self.mapping.get(line, 0)
+            if not src_line:
+                earlier = [r for r in self.mapping if r <= line]
+                src_line = self.mapping[max(earlier)] if earlier else 1
         rendered = self.rendered_lines[line - 1] if 0 < line <= len(self.rendered_lines) else ""
         original = self.source_lines[src_line - 1] if 0 < src_line <= len(self.source_lines) else ""
         if rendered == original:
             return src_line, col
+        # Text before the first template expression is unchanged: the column is the same there
+        # (e.g. `dim: {{ vars.dim }}` -> `dim: 7`: the key and the start of the value stay put).
+        same = len(os.path.commonprefix([rendered, original]))
+        if col - 1 <= same:
+            return src_line, col
         if text:
-            found = original.find(text)
+            found = original.find(text, same)
             if found >= 0:
                 return src_line, found + 1
         # The value came out of a template expression: point at the expression.
-        expr = re.search(r"\{\{|\{%", original)
+        tag = re.compile(r"\{\{|\{%")
+        expr = tag.search(original, max(same - 1, 0)) or tag.search(original)
         return src_line, (expr.start() + 1) if expr else min(col, max(len(original), 1))
+
+
+def _literal_parts(line: str) -> list[str]:
+    """The text around a source line's template tags (each tag may render to anything)."""
+    parts = re.split(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", line)
+    return parts if "".join(parts).strip() else [""]  # a line of tags only: matches nothing but blank lines
+
+
+def _fits(parts: list[str], text: str) -> bool:
+    """Whether `text` is what a line with these literal parts could render to (a '*' glob; linear time)."""
+    if len(parts) == 1:
+        return text == parts[0] or (not parts[0] and not text.strip())
+    first, *middle, last = parts
+    if not (text.startswith(first) and text.endswith(last) and len(first) + len(last) <= len(text)):
+        return False
+    at, end = len(first), len(text) - len(last)
+    for part in middle:
+        found = text.find(part, at, end)
+        if found < 0:
+            return False
+        at = found + len(part)
+    return True

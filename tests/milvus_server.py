@@ -113,17 +113,6 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
-def _tail(path: Path, offset: int, lines: int) -> str:
-    """Return the last ``lines`` lines of ``path`` written after byte ``offset``."""
-    try:
-        with path.open("rb") as fh:
-            fh.seek(offset)
-            data = fh.read()
-    except OSError as exc:
-        return f"<cannot read {path}: {exc}>"
-    return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
-
-
 class MilvusServer:
     """A Milvus 2.3.5 standalone server in its own process group, on free ports, with its own data dir.
 
@@ -210,13 +199,13 @@ class MilvusServer:
             if error is None:
                 self.start_seconds = time.monotonic() - began
                 return
-            log_tail = self._log_tail()
             self._terminate(signal.SIGKILL, 30.0)
-            clash = "address already in use" in log_tail or "bind failed" in log_tail
+            log_text = self._start_log()
+            clash = "address already in use" in log_text or "bind failed" in log_text
             if not clash or attempt == _START_ATTEMPTS or time.monotonic() >= deadline:
                 raise RuntimeError(
                     f"Milvus server in {self.data_dir} failed to start ({error}); ports {self.ports}; "
-                    f"last {_LOG_TAIL_LINES} log lines:\n{log_tail}"
+                    f"log {self.log_path}:\n{self._failure_summary(log_text)}"
                 )
             ports = {}  # a concurrent process grabbed one of our ports: retry on fresh ones
 
@@ -304,15 +293,23 @@ class MilvusServer:
         except Exception:  # noqa: BLE001 - connection refused, HTTP 500 while starting, ...
             return False
 
-    def _log_tail(self) -> str:
-        """Tail of our log for the current start, plus the binary's own log file if it has one."""
-        text = _tail(self.log_path, self._log_offset, _LOG_TAIL_LINES)
-        # milvus writes most of its log to logs/*.log (log.file.rootPath), not to stdout.
-        own_logs = sorted((self.data_dir / "logs").glob("milvus*.log"), key=lambda p: p.stat().st_mtime)
-        own_logs = [p for p in own_logs if p.stat().st_size and not p.name.startswith("milvus-std")]
-        if own_logs:
-            text += f"\n--- {own_logs[-1]} ---\n" + _tail(own_logs[-1], 0, _LOG_TAIL_LINES)
-        return text
+    def _start_log(self) -> str:
+        """Everything the launcher and the binary wrote during the current start attempt."""
+        try:
+            with self.log_path.open("rb") as fh:
+                fh.seek(self._log_offset)
+                return fh.read().decode("utf-8", "replace")
+        except OSError as exc:
+            return f"<cannot read {self.log_path}: {exc}>"
+
+    @staticmethod
+    def _failure_summary(log_text: str) -> str:
+        """Panic/fatal lines (a Go panic is followed by a goroutine dump longer than the tail) + the tail."""
+        lines = log_text.splitlines()
+        key_lines = [ln for ln in lines if ln.startswith(("panic:", "fatal error:")) or "bind failed" in ln]
+        head = "".join(f"{ln[:500]}\n" for ln in key_lines[:5])
+        tail = "\n".join(ln[:500] for ln in lines[-_LOG_TAIL_LINES:])
+        return f"{head}--- last {_LOG_TAIL_LINES} lines of the log ---\n{tail}"
 
     def _terminate(self, sig: signal.Signals, grace: float) -> None:
         """Send ``sig`` to the process group, wait ``grace`` s, then SIGKILL it and wait until it is gone."""
@@ -321,6 +318,8 @@ class MilvusServer:
             return
         pgid = proc.pid  # start_new_session=True: launcher pid == process group id
         if not self._signal_and_wait(proc, pgid, sig, grace):
+            with self.log_path.open("a", encoding="utf-8") as log:  # explain the abrupt end of the log
+                log.write(f"\n=== still running {grace:.0f}s after {sig.name}: sending SIGKILL to the group\n")
             if not self._signal_and_wait(proc, pgid, signal.SIGKILL, 30.0):
                 raise RuntimeError(f"process group {pgid} of Milvus server in {self.data_dir} did not exit")
         self._proc = None

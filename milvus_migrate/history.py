@@ -1,0 +1,159 @@
+"""The version history, kept in a collection of the target database that the tool owns."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import socket
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from milvus_migrate import __version__
+from milvus_migrate.errors import HistoryError
+
+# Milvus needs a vector field and an index before it can query a collection: a 2-d placeholder.
+_PLACEHOLDER_VECTOR = [0.0, 0.0]
+_TEXT = 1024
+
+
+@dataclass(frozen=True)
+class HistoryRecord:
+    """One applied step. `current_version` is the database's version once the step completed."""
+
+    seq: int
+    version: int
+    name: str
+    checksum: str
+    direction: str  # up | down | stamp | repair
+    current_version: int
+    applied_at: str
+    applied_by: str
+    duration_ms: int
+    tool_version: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def applied_by() -> str:
+    """user@host of this process (never a credential)."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in some containers
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def current_version(records: list[HistoryRecord]) -> int:
+    """The version the history says the database is at (0 with no records)."""
+    return records[-1].current_version if records else 0
+
+
+def applied_checksums(records: list[HistoryRecord]) -> dict[int, tuple[str, str]]:
+    """version -> (name, checksum) for every version applied at the current version, as last recorded."""
+    applied: dict[int, tuple[str, str]] = {}
+    for r in records:
+        if r.direction in ("up", "stamp", "repair") and r.checksum:
+            applied[r.version] = (r.name, r.checksum)
+        elif r.direction == "down":
+            applied.pop(r.version, None)
+        for v in [v for v in applied if v > r.current_version]:
+            del applied[v]
+    return applied
+
+
+class HistoryStore:
+    """Reads and appends HistoryRecords in the history collection through an AsyncMilvusClient."""
+
+    def __init__(self, client: Any, collection_name: str, timeout: float):
+        self.client, self.name, self.timeout = client, collection_name, timeout
+        self._ready = False
+
+    async def exists(self) -> bool:
+        return bool(await self.client.has_collection(self.name, timeout=self.timeout))
+
+    async def ensure(self) -> None:
+        """Create the history collection on first use, and make it queryable."""
+        if self._ready:
+            return
+        from pymilvus import AsyncMilvusClient, DataType
+
+        if not await self.exists():
+            schema = AsyncMilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+            schema.add_field("seq", DataType.INT64, is_primary=True)
+            schema.add_field("version", DataType.INT64)
+            schema.add_field("name", DataType.VARCHAR, max_length=_TEXT)
+            schema.add_field("checksum", DataType.VARCHAR, max_length=64)
+            schema.add_field("direction", DataType.VARCHAR, max_length=16)
+            schema.add_field("current_version", DataType.INT64)
+            schema.add_field("applied_at", DataType.VARCHAR, max_length=64)
+            schema.add_field("applied_by", DataType.VARCHAR, max_length=_TEXT)
+            schema.add_field("duration_ms", DataType.INT64)
+            schema.add_field("tool_version", DataType.VARCHAR, max_length=64)
+            schema.add_field("placeholder", DataType.FLOAT_VECTOR, dim=2)
+            try:
+                await self.client.create_collection(self.name, schema=schema, timeout=self.timeout, consistency_level="Strong")
+            except Exception:
+                # Another process may have created it a moment ago (Milvus Lite: "already exists").
+                if not await self.exists():
+                    raise
+        indexes = await self.client.list_indexes(self.name, timeout=self.timeout)
+        if not indexes:
+            params = AsyncMilvusClient.prepare_index_params()
+            params.add_index(field_name="placeholder", index_type="FLAT", metric_type="L2")
+            try:
+                await self.client.create_index(self.name, params, timeout=self.timeout)
+            except Exception:
+                # Milvus Lite's async create_index raises after creating the index; check it is there.
+                if not await self.client.list_indexes(self.name, timeout=self.timeout):
+                    raise
+        await self.client.load_collection(self.name, timeout=self.timeout)
+        self._ready = True
+
+    async def records(self) -> list[HistoryRecord]:
+        """Every record, oldest first; [] when the history collection does not exist yet."""
+        if not await self.exists():
+            return []
+        await self.ensure()
+        rows = await self.client.query(
+            self.name,
+            filter="seq >= 0",
+            output_fields=[f for f in HistoryRecord.__dataclass_fields__],
+            consistency_level="Strong",
+            timeout=self.timeout,
+        )
+        try:
+            records = [HistoryRecord(**{k: row[k] for k in HistoryRecord.__dataclass_fields__}) for row in rows]
+        except (KeyError, TypeError) as exc:
+            raise HistoryError(
+                f"the history collection '{self.name}' does not hold milvus-migrate records ({exc}); "
+                "choose another with --history-collection"
+            ) from None
+        return sorted(records, key=lambda r: r.seq)
+
+    async def append(self, records: list[dict[str, Any]]) -> list[HistoryRecord]:
+        """Append steps (HistoryRecord fields without seq/applied_at/applied_by/tool_version)."""
+        await self.ensure()
+        existing = await self.records()
+        seq = existing[-1].seq + 1 if existing else 1
+        full = []
+        for offset, values in enumerate(records):
+            full.append(
+                HistoryRecord(
+                    seq=seq + offset,
+                    applied_at=now(),
+                    applied_by=applied_by(),
+                    tool_version=__version__,
+                    **values,
+                )
+            )
+        await self.client.insert(
+            self.name,
+            [{**r.to_json(), "placeholder": _PLACEHOLDER_VECTOR} for r in full],
+            timeout=self.timeout,
+        )
+        return full
