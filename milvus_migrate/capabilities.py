@@ -31,7 +31,8 @@ class Capabilities:
     # field type -> the index type to build where the declaration says AUTOINDEX but the backend refuses it.
     autoindex_substitutes: dict[str, str] = field(default_factory=dict)
     partition_load: bool = True
-    drop_partition_needs_release: bool = True  # 2.3: "partition is loaded, please release it first"
+    drop_partition_needs_release: bool = True
+    drop_index_drops_all: bool = False  # Milvus Lite: drop_index removes every index of the collection  # 2.3: "partition is loaded, please release it first"
     add_field: bool = False
     drop_collection_properties: bool = True
     # Cosmetic or tuning attributes a backend ignores: left out of the comparison, with a warning.
@@ -69,7 +70,9 @@ def lite(version: str = "milvus_lite-3.2.2") -> Capabilities:
         version=version,
         vector_types=frozenset({"FLOAT_VECTOR", "SPARSE_FLOAT_VECTOR"}),
         max_dense_vector_fields=16,
-        scalar_index_types=frozenset({"INVERTED", "AUTOINDEX"}),
+        # Scalar AUTOINDEX is refused ("requires a vector field"); where it is declared on BOOL..VARCHAR,
+        # autoindex_substitutes turns it into INVERTED first, so only JSON/ARRAY reach this check.
+        scalar_index_types=frozenset({"INVERTED"}),
         vector_index_types=frozenset(
             {"FLAT", "IVF_FLAT", "IVF_SQ8", "HNSW", "HNSW_SQ", "AUTOINDEX", "BRUTE_FORCE", "SPARSE_INVERTED_INDEX"}
         ),
@@ -78,6 +81,7 @@ def lite(version: str = "milvus_lite-3.2.2") -> Capabilities:
         | {t: "INVERTED" for t in ("BOOL", "INT8", "INT16", "INT32", "INT64", "FLOAT", "DOUBLE", "VARCHAR")},
         partition_load=False,  # load_partitions/release_partitions are UNIMPLEMENTED
         drop_partition_needs_release=False,
+        drop_index_drops_all=True,
         keeps_array_max_length=False,  # the element max_length of ARRAY<VARCHAR> is dropped
         auto_id_varchar=False,
         keeps_descriptions=False,
@@ -101,7 +105,8 @@ def server_2_3(version: str = "v2.3.5") -> Capabilities:
         nullable=False,  # silently dropped
         functions=False,  # silently dropped
         default_value_types=frozenset({"BOOL", "INT64", "FLOAT", "DOUBLE", "VARCHAR"}),
-        scalar_index_types=frozenset({"STL_SORT", "Trie", "AUTOINDEX"}),
+        # No scalar AUTOINDEX on 2.3.5; numbers and VARCHAR get substitutes, BOOL/JSON/ARRAY take no index.
+        scalar_index_types=frozenset({"STL_SORT", "Trie"}),
         vector_index_types=frozenset(
             {"FLAT", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "HNSW", "DISKANN", "AUTOINDEX", "SCANN", "BIN_FLAT", "BIN_IVF_FLAT"}
         ),

@@ -122,7 +122,7 @@ async def run(
         if not path:
             return RunReport(current, current)
         async with lock.deployment_lock(
-            session.client, options.history_collection, timeout=options.lock_timeout, call_timeout=options.settings.timeout
+            session.client, session.caps, options.history_collection, timeout=options.lock_timeout, call_timeout=options.settings.timeout
         ):
             # Another deployment may have moved the database while this one waited for the lock.
             records = await store.records()
@@ -306,7 +306,7 @@ async def status(options: Options) -> dict[str, Any]:
             n for n in everything
             if n not in managed and n != options.history_collection and not lock.is_lock_object(n, options.history_collection)
         ]  # fmt: skip
-        holder = await lock.current_holder(session.client, options.history_collection, options.settings.timeout)
+        holder = await lock.current_holder(session.client, session.caps, options.history_collection, options.settings.timeout)
         return {
             "database": options.settings.db_name,
             "current_version": current,
@@ -337,7 +337,7 @@ async def stamp(options: Options, version: int) -> list[HistoryRecord]:
     async with connect(options.settings) as session:
         store = _history(session, options)
         async with lock.deployment_lock(
-            session.client, options.history_collection, timeout=options.lock_timeout, call_timeout=options.settings.timeout
+            session.client, session.caps, options.history_collection, timeout=options.lock_timeout, call_timeout=options.settings.timeout
         ):
             current = history.current_version(await store.records())
             if version > current:
@@ -359,7 +359,7 @@ async def repair(options: Options) -> list[HistoryRecord]:
     async with connect(options.settings) as session:
         store = _history(session, options)
         async with lock.deployment_lock(
-            session.client, options.history_collection, timeout=options.lock_timeout, call_timeout=options.settings.timeout
+            session.client, session.caps, options.history_collection, timeout=options.lock_timeout, call_timeout=options.settings.timeout
         ):
             records = await store.records()
             current = history.current_version(records)
@@ -375,4 +375,4 @@ async def repair(options: Options) -> list[HistoryRecord]:
 async def unlock(options: Options) -> str | None:
     """Break the deployment lock (after a crashed run); returns who held it."""
     async with connect(options.settings) as session:
-        return await lock.break_lock(session.client, options.history_collection, options.settings.timeout)
+        return await lock.break_lock(session.client, session.caps, options.history_collection, options.settings.timeout)

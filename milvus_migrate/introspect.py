@@ -29,9 +29,9 @@ async def read_state(
 ) -> State:
     """The live state of the named collections that exist, read concurrently.
 
-    Per collection: describe_collection, list_partitions, get_load_state, list_aliases, list_indexes,
-    one describe_index per index; on a server, describe_replica when loaded and one get_load_state per
-    partition when it has several.
+    Per collection: describe_collection, list_partitions, get_load_state, list_indexes, one
+    describe_index per index; on Milvus Lite list_aliases; on a server, describe_replica when loaded
+    and one get_load_state per partition when it has several.
     """
     existing = set(await list_collections(client, timeout))
     wanted = sorted(set(names) & existing)
@@ -46,13 +46,16 @@ async def read_state(
 
 
 async def _read_collection(call: Any, name: str, caps: Capabilities) -> CollectionState:
-    description, partitions, load, aliases, index_names = await asyncio.gather(
+    description, partitions, load, index_names = await asyncio.gather(
         call("describe_collection", name),
         call("list_partitions", name),
         call("get_load_state", name),
-        call("list_aliases", collection_name=name),
         call("list_indexes", name),
     )
+    aliases = description.get("aliases") or []
+    if caps.backend == "lite":
+        # Milvus Lite's describe_collection always answers aliases: [].
+        aliases = await call("list_aliases", collection_name=name)
     index_infos = await asyncio.gather(*(call("describe_index", name, index_name) for index_name in index_names))
     fields = tuple(_field(raw, caps) for raw in description.get("fields", []))
     has_partition_key = any(f.is_partition_key for f in fields)
@@ -72,7 +75,6 @@ async def _read_collection(call: Any, name: str, caps: Capabilities) -> Collecti
         partitions=user_partitions,
         indexes=tuple(sorted((_index(info) for info in index_infos if info), key=lambda i: i.field_name)),
         load=load_state,
-        # AsyncMilvusClient.list_aliases returns the raw protobuf list on both backends, not a dict.
         aliases=tuple(sorted(_alias_names(aliases))),
     )
 
@@ -173,7 +175,19 @@ def _unwrap_default(value: Any) -> Any:
     return getattr(value, which) if which else None
 
 
+async def aliases_of(client: Any, name: str, caps: Capabilities, timeout: float | None) -> list[str]:
+    """The aliases pointing at collection `name`.
+
+    Milvus 2.3 answers list_aliases/describe_alias from the default database whatever the client's
+    db_name, but describe_collection's aliases are right; Milvus Lite is the other way round.
+    """
+    if caps.backend == "lite":
+        return _alias_names(await client.list_aliases(collection_name=name, timeout=timeout))
+    return _alias_names((await client.describe_collection(name, timeout=timeout)).get("aliases"))
+
+
 def _alias_names(answer: Any) -> list[str]:
+    # AsyncMilvusClient.list_aliases returns the raw protobuf list on both backends, not a dict.
     if isinstance(answer, dict):
         return list(answer.get("aliases") or [])
     return [str(a) for a in answer or []]

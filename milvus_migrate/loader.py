@@ -171,6 +171,9 @@ def _load_file(
     except templating.RenderError as exc:
         problems.append(Problem(shown, exc.problem.line, exc.problem.col, exc.problem.message))
         return None
+    if len(rendered) > MAX_FILE_BYTES:
+        problems.append(Problem(shown, 0, 0, f"the rendered template is {len(rendered)} characters; it is limited to {MAX_FILE_BYTES}"))
+        return None
     line_map = positions.LineMap(source, rendered)
     try:
         data, where = positions.parse(rendered, line_map)
@@ -265,7 +268,9 @@ def _explain(exc: pydantic.ValidationError, data: Any) -> list[tuple[tuple, bool
         key = path[-1] if path else None
         label = f"{key}" if isinstance(key, str) else (f"item {key}" if key is not None else "file")
         first = errors[0]
-        if first["type"] == "extra_forbidden":
+        if first["type"] == "invalid_key" or first["loc"][-1:] == ("[key]",):
+            out.append((path, True, f"key {key!r} must be a string (put it in quotes)"))
+        elif first["type"] == "extra_forbidden":
             allowed = _allowed_keys(path[:-1])
             out.append((path, True, f"unknown key {key!r}{did_you_mean(str(key), allowed)}"))
         elif first["type"] == "missing":
@@ -274,6 +279,8 @@ def _explain(exc: pydantic.ValidationError, data: Any) -> list[tuple[tuple, bool
             expected = first["ctx"]["expected"]
             hint = did_you_mean(str(first["input"]), re.findall(r"'([^']+)'", expected))
             out.append((path, False, f"{label}: {first['input']!r} is not one of {expected}{hint}"))
+        elif first["type"] == "too_short":
+            out.append((path, False, f"{label} must not be empty"))
         elif all(e["type"] in _TYPE_WORDS for e in errors):
             words = list(dict.fromkeys(_TYPE_WORDS[e["type"]] for e in errors))
             out.append((path, False, f"{label} must be {' or '.join(words)}, not {_kind(errors[0]['input'])}"))
@@ -292,6 +299,9 @@ def _data_path(loc: tuple, data: Any) -> tuple:
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             path.append(part)
             node = node[part]
+        elif isinstance(node, dict) and isinstance(part, str) and part in (keys := {str(k): k for k in node}):
+            path.append(keys[part])  # a non-string key (null, true) that pydantic reports as text
+            node = node[keys[part]]
         elif isinstance(node, dict) and isinstance(part, str) and not _is_union_tag(part):
             path.append(part)  # a missing key: the path still names it
             node = None

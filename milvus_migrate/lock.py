@@ -17,8 +17,10 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+from milvus_migrate.capabilities import Capabilities
 from milvus_migrate.errors import LockHeld
 from milvus_migrate.history import applied_by, now
+from milvus_migrate.introspect import aliases_of
 
 _HOLDER, _PID, _SINCE = "milvus_migrate.holder", "milvus_migrate.pid", "milvus_migrate.since"
 POLL_SECONDS = 0.5
@@ -34,7 +36,9 @@ def is_lock_object(name: str, history_collection: str) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def deployment_lock(client: Any, history_collection: str, *, timeout: float, call_timeout: float) -> AsyncIterator[None]:
+async def deployment_lock(
+    client: Any, caps: Capabilities, history_collection: str, *, timeout: float, call_timeout: float
+) -> AsyncIterator[None]:
     """Hold the migration lock for the block; wait up to `timeout` s, then raise LockHeld naming the holder."""
     alias = lock_alias(history_collection)
     marker = f"{alias}_{uuid.uuid4().hex[:12]}"
@@ -44,40 +48,50 @@ async def deployment_lock(client: Any, history_collection: str, *, timeout: floa
         while True:
             with contextlib.suppress(Exception):  # losing the race is an error reply; checked below
                 await client.create_alias(marker, alias, timeout=call_timeout)
-            holder = await _holder_collection(client, alias, call_timeout)
-            if holder == marker:
+            if alias in await aliases_of(client, marker, caps, call_timeout):
                 break
             if time.monotonic() >= deadline:
-                raise LockHeld(await _describe_holder(client, alias, holder, call_timeout, timeout))
+                who = await current_holder(client, caps, history_collection, call_timeout)
+                raise LockHeld(
+                    f"another deployment holds the migration lock ({who or 'holder unknown'}); waited {timeout:g} s. "
+                    "If that run crashed, break the lock with 'milvus-migrate unlock'."
+                )
             await asyncio.sleep(POLL_SECONDS)
         try:
             yield
         finally:
-            if await _holder_collection(client, alias, call_timeout) == marker:
+            if alias in await aliases_of(client, marker, caps, call_timeout):
                 await client.drop_alias(alias, timeout=call_timeout)
     finally:
         with contextlib.suppress(Exception):
             await client.drop_collection(marker, timeout=call_timeout)
 
 
-async def break_lock(client: Any, history_collection: str, call_timeout: float) -> str | None:
+async def break_lock(client: Any, caps: Capabilities, history_collection: str, call_timeout: float) -> str | None:
     """Remove the lock and every marker left behind by crashed runs; returns who held it, if anyone."""
+    holder = await current_holder(client, caps, history_collection, call_timeout)
     alias = lock_alias(history_collection)
-    holder = await _holder_collection(client, alias, call_timeout)
-    described = await _holder_text(client, holder, call_timeout) if holder else None
     with contextlib.suppress(Exception):
         await client.drop_alias(alias, timeout=call_timeout)
-    for name in await client.list_collections(timeout=call_timeout):
-        if name.startswith(f"{alias}_"):
-            with contextlib.suppress(Exception):
-                await client.drop_collection(name, timeout=call_timeout)
-    return described
+    for name in await _markers(client, alias, call_timeout):
+        with contextlib.suppress(Exception):
+            await client.drop_collection(name, timeout=call_timeout)
+    return holder
 
 
-async def current_holder(client: Any, history_collection: str, call_timeout: float) -> str | None:
-    """Who holds the lock now (user@host, pid, since), or None."""
-    holder = await _holder_collection(client, lock_alias(history_collection), call_timeout)
-    return await _holder_text(client, holder, call_timeout) if holder else None
+async def current_holder(client: Any, caps: Capabilities, history_collection: str, call_timeout: float) -> str | None:
+    """Who holds the lock now ('user@host, pid N, since T'), or None."""
+    alias = lock_alias(history_collection)
+    for marker in await _markers(client, alias, call_timeout):
+        with contextlib.suppress(Exception):  # a marker may vanish while we look
+            if alias in await aliases_of(client, marker, caps, call_timeout):
+                props = (await client.describe_collection(marker, timeout=call_timeout)).get("properties") or {}
+                return f"{props.get(_HOLDER, '?')}, pid {props.get(_PID, '?')}, since {props.get(_SINCE, '?')}"
+    return None
+
+
+async def _markers(client: Any, alias: str, call_timeout: float) -> list[str]:
+    return [n for n in await client.list_collections(timeout=call_timeout) if n.startswith(f"{alias}_")]
 
 
 async def _create_marker(client: Any, marker: str, call_timeout: float) -> None:
@@ -88,27 +102,3 @@ async def _create_marker(client: Any, marker: str, call_timeout: float) -> None:
     schema.add_field("placeholder", DataType.FLOAT_VECTOR, dim=2)
     properties = {_HOLDER: applied_by(), _PID: str(os.getpid()), _SINCE: now()}
     await client.create_collection(marker, schema=schema, properties=properties, timeout=call_timeout)
-
-
-async def _holder_collection(client: Any, alias: str, call_timeout: float) -> str | None:
-    try:
-        answer = await client.describe_alias(alias, timeout=call_timeout)
-    except Exception:  # no such alias: nobody holds the lock
-        return None
-    return (answer or {}).get("collection_name") or None
-
-
-async def _holder_text(client: Any, collection: str, call_timeout: float) -> str:
-    try:
-        props = (await client.describe_collection(collection, timeout=call_timeout)).get("properties") or {}
-    except Exception:
-        return f"unknown holder (marker {collection})"
-    return f"{props.get(_HOLDER, '?')}, pid {props.get(_PID, '?')}, since {props.get(_SINCE, '?')}"
-
-
-async def _describe_holder(client: Any, alias: str, holder: str | None, call_timeout: float, waited: float) -> str:
-    who = await _holder_text(client, holder, call_timeout) if holder else "unknown holder"
-    return (
-        f"another deployment holds the migration lock ({who}); waited {waited:g} s. "
-        "If that run crashed, break the lock with 'milvus-migrate unlock'."
-    )

@@ -209,7 +209,7 @@ def _diff_collection(
     ]
     if caps.keeps_descriptions and want.description != have.description:
         warnings.append(f"{name}: description differs from Milvus, which cannot change it in place; left as is")
-    out += _diff_properties(want, have, caps)
+    out += _diff_properties(want, have, caps, warnings)
     if not any(f.is_partition_key for f in want.fields):
         out += [
             ops.CreatePartition(collection_name=name, partition_name=p, reason="declared, not in Milvus")
@@ -230,11 +230,21 @@ def _diff_collection(
             if change:
                 out.append(ops.DropIndex(collection_name=name, index=h, reason=f"{change}: rebuilt"))
                 out.append(_create_index(want, w, caps, change, warnings))
+    dropped = {op.index.field_name for op in out if isinstance(op, ops.DropIndex)}
+    if dropped and caps.drop_index_drops_all:
+        # The other indexes go too: build them again.
+        out += [
+            _create_index(want, w, caps, f"{caps.label} drops every index of a collection with any drop_index", warnings)
+            for w in want.indexes
+            if w.field_name not in dropped and have.index_on(w.field_name) is not None
+        ]
     out += _diff_load(want, have, caps, out)
     return out
 
 
-def _diff_properties(want: CollectionState, have: CollectionState, caps: Capabilities) -> list[ops.Operation]:
+def _diff_properties(
+    want: CollectionState, have: CollectionState, caps: Capabilities, warnings: list[str]
+) -> list[ops.Operation]:
     changed = {k: v for k, v in want.properties.items() if have.properties.get(k) != v}
     removed = tuple(sorted(have.properties.keys() - want.properties.keys()))
     out: list[ops.Operation] = []
@@ -245,14 +255,14 @@ def _diff_properties(want: CollectionState, have: CollectionState, caps: Capabil
                 collection_name=want.name, properties=changed, before=before, reason="properties differ"
             )
         )
-    if removed:
-        if not caps.drop_collection_properties:
-            raise UnsupportedByServer(
-                [
-                    f"{want.name}: removing properties ({', '.join(removed)}) is not supported by {caps.label}; "
-                    "declare them with the value you want instead"
-                ]
-            )
+    if removed and not caps.drop_collection_properties:
+        # Refusing would block every `down` past the version that added a property; keep it, say so.
+        kept = ", ".join(f"{k}={have.properties[k]}" for k in removed)
+        warnings.append(
+            f"{want.name}: {caps.label} cannot remove collection properties; {kept} stays "
+            "(declare the value you want to change it)"
+        )
+    elif removed:
         out.append(
             ops.DropCollectionProperties(collection_name=want.name, property_keys=removed, reason="no longer declared")
         )
@@ -263,7 +273,7 @@ def _index_change(want: CollectionState, w: IndexState, h: IndexState, caps: Cap
     """What differs between a declared and a live index ('' when they match)."""
     field = want.field(w.field_name)
     built = caps.index_type_for(field.type if field else "", w.index_type)
-    if built != AUTOINDEX and h.index_type != built:
+    if h.index_type != built:
         return f"index type {h.index_type} → {built}"
     if w.metric_type is not None and h.metric_type != w.metric_type:
         return f"metric {h.metric_type} → {w.metric_type}"
@@ -293,8 +303,11 @@ def _diff_load(
     if target is None:
         # Load state not declared: leave it, but restore what a maintenance release took away.
         if needs_release:
-            return [ops.ReleaseCollection(collection_name=name, reason="required to change indexes or partitions"),
-                    _load(name, have.load, "restore the load state after the change")]  # type: ignore[arg-type]
+            release = ops.ReleaseCollection(collection_name=name, reason="required to change indexes or partitions")
+            restore = _without_dropped_partitions(have.load, changes)  # type: ignore[arg-type]
+            if restore is None:
+                return [release]
+            return [release, _load(name, restore, "restore the load state after the change")]
         return []
     out: list[ops.Operation] = []
     if not target.loaded:
@@ -342,6 +355,15 @@ def _diff_load(
     if to_release:
         out.append(ops.ReleasePartitions(collection_name=name, partition_names=to_release, reason="declared not loaded"))
     return out
+
+
+def _without_dropped_partitions(load: LoadState, changes: list[ops.Operation]) -> LoadState | None:
+    """`load` minus the partitions this plan drops (None when nothing would be left to load)."""
+    if load.partitions is None:
+        return load
+    dropped = {op.partition_name for op in changes if isinstance(op, ops.DropPartition)}
+    kept = tuple(p for p in load.partitions if p not in dropped)
+    return load.model_copy(update={"partitions": kept}) if kept else None
 
 
 def _diff_aliases(desired: State, live: State, recreated: set[str]) -> list[ops.Operation]:

@@ -54,14 +54,21 @@ class Positions:
 
 def parse(text: str, line_map: LineMap) -> tuple[Any, Positions]:
     """Parse one YAML document safely, returning plain data and the source positions of its parts."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:  # a control character (e.g. NUL) YAML does not accept
+        at = max(exc.position, 0)
+        line, col = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+        raise YamlProblem(*line_map.source(line, col), f"YAML does not allow the character #x{exc.character:04x} here") from None
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = line_map.source(mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = f"YAML syntax error: {exc.problem or exc.context}"
-        if exc.problem and exc.context and exc.context_mark:
+        if exc.problem == "but found another document":
+            message = "YAML syntax error: a second document ('---') was found; a migration file holds exactly one"
+        elif exc.problem and exc.context and exc.context_mark:
             # e.g. an unclosed '[' is only noticed lines later: say where the construct began.
             ctx_line, ctx_col = line_map.source(exc.context_mark.line + 1, exc.context_mark.column + 1)
             message += f" ({exc.context} started at line {ctx_line}, column {ctx_col})"

@@ -8,9 +8,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import jinja2
+import jinja2.runtime
+import jinja2.sandbox
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-_ENVIRONMENT = ImmutableSandboxedEnvironment(
+# A template may build text, not exhaust memory: `'x' * 10**10` or `10 ** 10**10` is refused.
+MAX_PRODUCT_SIZE = 1024 * 1024
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: object, right: object) -> object:
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_PRODUCT_SIZE:
+                    raise jinja2.sandbox.SecurityError(f"'*' would build a value of more than {MAX_PRODUCT_SIZE} items")
+        elif isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1:
+            if right * max(abs(left), 2).bit_length() > 8 * MAX_PRODUCT_SIZE:
+                raise jinja2.sandbox.SecurityError("'**' would build a number that is too large")
+        return super().call_binop(context, operator, left, right)
+
+
+_ENVIRONMENT = _Sandbox(
     undefined=jinja2.StrictUndefined,
     keep_trailing_newline=True,
     autoescape=False,
@@ -34,12 +54,16 @@ def render(source: str, name: str, variables: Mapping[str, str], environ: Mappin
     except jinja2.TemplateSyntaxError as exc:
         line = exc.lineno or 1
         raise RenderError(TemplateProblem(line, _first_tag_column(source, line), f"template syntax error: {exc.message}")) from None
+    except (RecursionError, SyntaxError, MemoryError):
+        # Jinja compiles to Python: very deep nesting overflows its parser or Python's compiler.
+        raise RenderError(TemplateProblem(1, 1, "template error: the template is nested too deeply")) from None
     try:
         return template.render(context)
     except jinja2.UndefinedError as exc:
         line = _template_line(exc) or 1
         message = exc.message or "undefined value"
-        raise RenderError(TemplateProblem(line, _column_of_name(source, line, message), f"template error: {_describe_undefined(message)}")) from None
+        described = _describe_undefined(message, _line_text(source, line))
+        raise RenderError(TemplateProblem(line, _column_of_name(source, line, message), f"template error: {described}")) from None
     except jinja2.TemplateError as exc:  # SecurityError and the rest
         line = _template_line(exc) or 1
         raise RenderError(TemplateProblem(line, _first_tag_column(source, line), f"template error: {exc.message or exc}")) from None
@@ -76,17 +100,24 @@ def _first_tag_column(source: str, line: int) -> int:
 
 def _column_of_name(source: str, line: int, message: str) -> int:
     text = _line_text(source, line)
+    # Look inside the template tags only: in `dim: {{ vars.dim }}` the name is the second 'dim'.
+    tags = [m.span() for m in re.finditer(r"\{\{.*?(?:\}\}|$)|\{%.*?(?:%\}|$)", text)] or [(0, len(text))]
     for name in re.findall(r"'([^']+)'", message):
-        match = re.search(rf"\b{re.escape(name)}\b", text)
-        if match:
-            return match.start() + 1
+        for start, end in tags:
+            match = re.compile(rf"\b{re.escape(name)}\b").search(text, start, end)
+            if match:
+                return match.start() + 1
     return _first_tag_column(source, line)
 
 
-def _describe_undefined(message: str) -> str:
+def _describe_undefined(message: str, line_text: str = "") -> str:
     if "has no attribute" in message and ("'dict object'" in message):
         key = re.findall(r"'([^']+)'", message)[-1]
+        if re.search(rf"\benv\s*(?:\.\s*{re.escape(key)}\b|\[\s*['\"]{re.escape(key)}['\"])", line_text):
+            return f"environment variable {key} is not set (set it, or use | default(...))"
         return f"{key!r} is not defined (pass it with --var {key}=VALUE, or use | default(...))"
+    if message.endswith("is undefined"):
+        return f"{message} (a template sees only 'env' and 'vars')"
     return message
 
 

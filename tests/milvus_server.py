@@ -116,15 +116,17 @@ def _group_alive(pgid: int) -> bool:
 class MilvusServer:
     """A Milvus 2.3.5 standalone server in its own process group, on free ports, with its own data dir.
 
-    ``uri`` and ``proxy_port`` are only valid while running and CAN CHANGE on :meth:`restart`
-    (fresh ports are used when the old ones are not free yet), so re-read them after a restart.
+    ``uri`` and ``proxy_port`` are set by :meth:`start` and CAN CHANGE on :meth:`restart` (fresh
+    ports are used when the old ones are not free yet, e.g. TIME_WAIT after a kill), so clients must
+    re-read ``uri`` after a restart.
     """
 
     def __init__(self, data_dir: Path, extra_config: dict[str, Any] | None = None) -> None:
         """Remember the data dir and optional milvus.yaml overrides (dotted keys); nothing starts yet."""
         self.data_dir = Path(data_dir).resolve()
-        # E.g. {"common.session.ttl": 10}: after kill() the restart waits for the crashed process's
-        # etcd sessions to expire (30 s TTL by default, ~55 s restart); a shorter TTL shortens that.
+        # E.g. {"common.session.ttl": 10}: a restart waits until the previous run's etcd sessions
+        # expire -- after kill(), and after stop() too, because 2.3.5 panics during shutdown before
+        # revoking them all. Default TTL 30 s => ~55 s restart; TTL 10 s => ~25 s.
         self.extra_config = dict(extra_config or {})
         self.log_path = self.data_dir / "milvus-server.log"
         self.ports: dict[str, int] = {}
