@@ -267,7 +267,7 @@ def _run(direction: str, kwargs: dict[str, Any], lock_timeout: float, **run_kwar
     for step in report.steps:
         for warning in step.plan.warnings:
             click.echo(f"note: {warning}", err=True)
-        verb = "applied" if direction == "up" else "reverted"
+        verb = {"up": "applied", "down": "reverted", "reconcile": "re-applied (drift repaired)"}[step.direction]
         changes = len(step.plan.ops)
         click.echo(f"{verb} {step.name} ({changes} operation{'s' if changes != 1 else ''}, {step.seconds:.1f} s)")
     click.echo(f"The database is now at version {report.steps[-1].plan.to_version if direction == 'up' else report.to_version}.")

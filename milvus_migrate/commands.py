@@ -119,6 +119,12 @@ async def run(
                 database=options.settings.db_name, from_version=current, to_version=target, direction=direction,
             )  # fmt: skip
             return RunReport(current, target, dry_run_plan=preview)
+        if not path and direction == "up" and current:
+            # Nothing pending, but Milvus may have drifted from the current version: `plan` shows
+            # the repair, so `up` applies it (recorded as 'reconcile'; the version stays).
+            live = await _live(session, options, migration_set)
+            if not planner.plan(loader.fold(migration_set, current), live, session.caps).is_empty:
+                path = [(current, current)]
         if not path:
             return RunReport(current, current)
         async with lock.deployment_lock(
@@ -134,7 +140,8 @@ async def run(
             _refuse_data_loss(migration_set, path, live, session, allow_data_loss)
             report = RunReport(current, path[-1][1] if path else current)
             for version, resulting in path:
-                step = await _apply_step(session, options, migration_set, version, resulting, direction, store, on_event)
+                kind = "reconcile" if direction == "up" and version == current else direction
+                step = await _apply_step(session, options, migration_set, version, resulting, kind, store, on_event)
                 report.steps.append(step)
             return report
 
@@ -154,7 +161,7 @@ async def _apply_step(
     step_plan = planner.plan(
         loader.fold(migration_set, resulting), live, session.caps,
         database=options.settings.db_name, from_version=version if direction == "down" else _below(migration_set, version),
-        to_version=resulting, direction=direction,
+        to_version=resulting, direction="down" if direction == "down" else "up",
     )  # fmt: skip
     result = await executor.apply(step_plan, session, concurrency=options.concurrency, on_event=on_event)
     migration = migration_set.get(version)

@@ -24,7 +24,7 @@ class HistoryRecord:
     version: int
     name: str
     checksum: str
-    direction: str  # up | down | stamp | repair
+    direction: str  # up | down | stamp | repair | reconcile (drift repaired by `up`)
     current_version: int
     applied_at: str
     applied_by: str

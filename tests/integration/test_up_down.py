@@ -148,6 +148,13 @@ def test_status_check_reports_drift_made_by_hand(cli, backend, three_versions):
     drift = json.loads(status.stdout)["drift"]
     assert {"op": "create_index", "collection": "notes"}.items() <= drift[0].items()
 
+    repaired = cli("up", directory=three_versions)
+    assert repaired.exit_code == 0, repaired.output
+    assert "re-applied (drift repaired)" in repaired.stdout
+    assert cli("status", "--check", directory=three_versions).exit_code == 0
+    assert _history(cli, three_versions)[-1]["direction"] == "reconcile"
+    assert backend.client().list_indexes("notes") == ["vec"]
+
 
 def test_stamp_adopts_an_existing_deployment(cli, backend, three_versions):
     assert cli("up", "--to", "1", directory=three_versions).exit_code == 0
