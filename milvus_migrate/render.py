@@ -46,7 +46,7 @@ def plan_context(plan: Plan) -> dict[str, Any]:
         )
     return {
         "plan": plan.to_json(),
-        "groups": groups,
+        "groups": dict(sorted(groups.items())),
         "destructive": [op.describe() for op in plan.destructive_ops],
         "warnings": list(plan.warnings),
     }

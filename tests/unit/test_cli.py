@@ -1,0 +1,137 @@
+"""The CLI offline: start-up cost, validate, new, schema, connection errors and secrets."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from milvus_migrate.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str) -> object:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def _imports(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "milvus_migrate", *args],
+        cwd=REPO, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return done.stderr
+
+
+def test_help_and_validate_do_not_import_pymilvus():
+    assert "pymilvus" not in _imports("--help")
+    assert "pymilvus" not in _imports("validate")
+
+
+def test_validate_accepts_the_repository_migrations(monkeypatch):
+    monkeypatch.chdir(REPO)
+    result = run("validate")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "2 migration files valid (latest version 2).\n"
+
+
+def test_validate_reports_every_problem_and_exits_1(tmp_migrations, monkeypatch):
+    directory = tmp_migrations(
+        "0001_a.yaml",
+        """
+        collections:
+          docs:
+            fields:
+              - {name: id, type: INT64, is_primary: true}
+              - {name: v, type: FLOAT_VECTOR}
+        """,
+        "0002_b.yaml",
+        "drop_collections: [nope]\n",
+    )
+    monkeypatch.chdir(directory.parent)
+    result = run("validate")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "migrations/0001_a.yaml:5:9: field 'v': FLOAT_VECTOR needs 'dim'",
+        "migrations/0002_b.yaml:1:20: drop_collections: 'nope' is not declared by an earlier version",
+        "Error: 2 problem(s) in migration files; nothing was changed.",
+    ]
+
+
+def test_var_feeds_templates(tmp_migrations, monkeypatch):
+    directory = tmp_migrations(
+        "0001_a.yaml",
+        """
+        collections:
+          docs:
+            fields:
+              - {name: id, type: INT64, is_primary: true}
+              - {name: v, type: FLOAT_VECTOR, dim: {{ vars.dim }}}
+        """,
+    )
+    monkeypatch.chdir(directory.parent)
+    assert run("validate", "--var", "dim=16").exit_code == 0
+    missing = run("validate")
+    assert missing.exit_code == 1
+    assert "migrations/0001_a.yaml:5:52: template error: 'dim' is not defined" in missing.stderr
+
+
+def test_schema_is_a_json_schema_of_the_format():
+    result = run("schema")
+    schema = json.loads(result.stdout)
+    assert schema["$schema"].startswith("https://json-schema.org/")
+    assert {"collections", "drop_collections", "description"} <= set(schema["properties"])
+
+
+def test_new_writes_the_next_version_prefilled_and_valid(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "migrations").mkdir()
+    for source in (REPO / "migrations").glob("*.yaml"):
+        (tmp_path / "migrations" / source.name).write_text(source.read_text())
+
+    result = run("new", "Add title index!", "--collection", "my_collection")
+
+    assert result.exit_code == 0, result.output
+    created = tmp_path / "migrations" / "0003_add_title_index.yaml"
+    assert result.stdout == f"Created {Path('migrations') / created.name}\n"
+    text = created.read_text()
+    assert text.startswith("# yaml-language-server: $schema=./milvus-migrate.schema.json\n")
+    assert "my_collection:" in text and "dense_vector" in text and "aliases:" in text
+    assert (tmp_path / "migrations" / "milvus-migrate.schema.json").exists()
+    assert run("validate").stdout == "3 migration files valid (latest version 3).\n"
+
+
+def test_new_in_an_empty_directory_starts_at_version_1(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("new", "create docs")
+    assert result.exit_code == 0
+    assert (tmp_path / "migrations" / "0001_create_docs.yaml").exists()
+    assert run("validate").exit_code == 0
+
+
+def test_new_refuses_an_unknown_collection(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run("new", "create docs")
+    result = run("new", "change", "--collection", "nope")
+    assert result.exit_code == 1
+    assert "collection 'nope' is not declared by any migration" in result.stderr
+
+
+def test_connection_failure_is_one_line_without_secrets(monkeypatch):
+    monkeypatch.chdir(REPO)
+    result = run("plan", "--uri", "http://alice:s3cr3t@127.0.0.1:1", "--token", "bob:t0k3n", "-vv")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: cannot connect to Milvus at http://***@127.0.0.1:1: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    for secret in ("s3cr3t", "t0k3n", "alice:"):
+        assert secret not in result.output
+
+
+def test_bad_var_syntax_is_a_usage_error(monkeypatch):
+    monkeypatch.chdir(REPO)
+    result = run("validate", "--var", "novalue")
+    assert result.exit_code == 2
+    assert "'novalue' is not KEY=VALUE" in result.output
