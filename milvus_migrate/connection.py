@@ -38,8 +38,9 @@ async def connect(settings: ConnectionSettings) -> AsyncIterator[Session]:
     """Connect, detect capabilities, yield a Session, and close the client."""
     from pymilvus import AsyncMilvusClient
 
-    # pymilvus logs every failed RPC with a traceback at ERROR; the tool reports failures itself.
-    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
+    # pymilvus and Milvus Lite log failures with tracebacks at ERROR; the tool reports failures itself.
+    for noisy in ("pymilvus", "milvus_lite"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
     try:
         client = AsyncMilvusClient(**_client_kwargs(settings))
         version = await asyncio.wait_for(client.get_server_version(timeout=CONNECT_TIMEOUT), CONNECT_TIMEOUT + 5)
