@@ -256,7 +256,11 @@ def _run(direction: str, kwargs: dict[str, Any], lock_timeout: float, **run_kwar
 
     verbose = kwargs.get("verbose", 0)
     options = _options(kwargs, lock_timeout)
-    report = asyncio.run(run(options, direction=direction, on_event=_progress(verbose), **run_kwargs))
+    progress = _Progress(verbose, live=sys.stderr.isatty())
+    try:
+        report = asyncio.run(run(options, direction=direction, on_event=progress, **run_kwargs))
+    finally:
+        progress.close()
     if report.dry_run_plan is not None:
         click.echo(render.render_plan(report.dry_run_plan, "text", colour=_colour()), nl=False)
         click.echo("Dry run: nothing was changed.")
@@ -273,16 +277,54 @@ def _run(direction: str, kwargs: dict[str, Any], lock_timeout: float, **run_kwar
     click.echo(f"The database is now at version {report.steps[-1].plan.to_version if direction == 'up' else report.to_version}.")
 
 
-def _progress(verbose: int) -> Callable[[Any], None]:
-    def on_event(event: Any) -> None:
-        if event.kind == "done":
-            click.echo(f"  {event.op.category.value} {event.op.describe()} ({event.seconds:.1f} s)", err=True)
-        elif event.kind == "failed":
-            click.echo(f"  ! {event.op.describe()} failed: {event.message}", err=True)
-        elif event.kind == "start" and verbose:
-            click.echo(f"  … {event.op.describe()}", err=True)
+class _Progress:
+    """Prints each finished operation; on a TTY also keeps one live line naming what is still running."""
 
-    return on_event
+    def __init__(self, verbose: int, live: bool):
+        import threading
+
+        self.verbose, self.live = verbose, live
+        self.running: dict[int, tuple[str, float]] = {}
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        if live:
+            threading.Thread(target=self._tick, daemon=True).start()
+
+    def __call__(self, event: Any) -> None:
+        import time
+
+        with self.lock:
+            self._clear()
+            if event.kind == "start":
+                self.running[id(event.op)] = (event.op.describe(), time.monotonic())
+                if self.verbose:
+                    click.echo(f"  … {event.op.describe()}", err=True)
+                return
+            self.running.pop(id(event.op), None)
+            if event.kind == "done":
+                click.echo(f"  {event.op.category.value} {event.op.describe()} ({event.seconds:.1f} s)", err=True)
+            elif event.kind == "failed":
+                click.echo(f"  ! {event.op.describe()} failed: {event.message}", err=True)
+
+    def _tick(self) -> None:
+        import time
+
+        while not self.done.wait(1.0):
+            with self.lock:
+                if self.running:
+                    text, since = min(self.running.values(), key=lambda item: item[1])
+                    more = f" (+{len(self.running) - 1} more)" if len(self.running) > 1 else ""
+                    line = f"  … {text}{more}: {time.monotonic() - since:.0f} s"
+                    click.echo(f"\r\x1b[K{line[:200]}", nl=False, err=True)
+
+    def _clear(self) -> None:
+        if self.live:
+            click.echo("\r\x1b[K", nl=False, err=True)
+
+    def close(self) -> None:
+        self.done.set()
+        with self.lock:
+            self._clear()
 
 
 @main.command()

@@ -307,7 +307,15 @@ async def status(options: Options) -> dict[str, Any]:
             problems.append(f"the history says version {current}, but no migration file has that version")
         missing = sorted(v for v in history.applied_checksums(records) if migration_set.get(v) is None)
         if missing:
-            problems.append(f"recorded versions without a file: {', '.join(map(str, missing))}")
+            problems.append(
+                f"recorded versions without a file: {', '.join(map(str, missing))}; restore the files, or record the "
+                "version the database is really at with 'milvus-migrate stamp VERSION'"
+            )
+        if not records and live.collections:
+            problems.append(
+                f"no history, but {len(live.collections)} declared collection(s) exist ({', '.join(sorted(live.collections))}); "
+                "if they match a version, adopt it with 'milvus-migrate stamp VERSION'"
+            )
         everything = await introspect.list_collections(session.client, options.settings.timeout)
         unmanaged = [
             n for n in everything
