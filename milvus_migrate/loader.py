@@ -133,6 +133,9 @@ def checksum(path: Path) -> str:
 def _migration_paths(directory: Path, problems: list[Problem]) -> list[Path]:
     shown = display_path(directory)
     try:
+        if directory.is_symlink() and not directory.exists():
+            problems.append(Problem(shown, 0, 0, "migrations directory is a dangling symbolic link or a symbolic link loop"))
+            return []
         if not directory.is_dir():
             problems.append(Problem(shown, 0, 0, "migrations directory not found (use --dir or MILVUS_MIGRATE_DIR)"))
             return []
