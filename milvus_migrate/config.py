@@ -16,7 +16,7 @@ DEFAULT_HISTORY_COLLECTION = "milvus_migrate_history"
 class ConnectionSettings:
     """Where and how to reach Milvus; `token` never appears in repr or output."""
 
-    uri: str = DEFAULT_URI
+    uri: str = field(default=DEFAULT_URI, repr=False)  # may hold user:password; repr shows display_uri
     token: SecretStr = field(default_factory=lambda: SecretStr(""))
     db_name: str = "default"
     timeout: float = 120.0
@@ -26,6 +26,9 @@ class ConnectionSettings:
     ca_pem_path: str | None = None
     client_pem_path: str | None = None
     client_key_path: str | None = None
+
+    def __repr__(self) -> str:
+        return f"ConnectionSettings(uri={self.display_uri!r}, db_name={self.db_name!r}, secure={self.secure})"
 
     @property
     def is_lite(self) -> bool:

@@ -264,7 +264,8 @@ def _explain(exc: pydantic.ValidationError, data: Any) -> list[tuple[tuple, bool
     for error in exc.errors():
         grouped.setdefault(_data_path(error["loc"], data), []).append(error)
     # A union whose member failed deeper (e.g. load.replica_number) explains itself there.
-    deepest = [p for p in grouped if not any(q != p and q[: len(p)] == p for q in grouped)]
+    ancestors = {q[:depth] for q in grouped for depth in range(len(q))}
+    deepest = [p for p in grouped if p not in ancestors]
     out = []
     for path in deepest:
         errors = grouped[path]
