@@ -182,12 +182,6 @@ def _recreate_reasons(want: CollectionState, have: CollectionState, caps: Capabi
         reasons.append(f"num_shards {have.num_shards} → {want.num_shards}")
     if want.num_partitions is not None and have.num_partitions is not None and want.num_partitions != have.num_partitions:
         reasons.append(f"num_partitions {have.num_partitions} → {want.num_partitions}")
-    if (
-        want.consistency_level is not None
-        and caps.keeps_consistency_level
-        and want.consistency_level != have.consistency_level
-    ):
-        reasons.append(f"consistency_level {have.consistency_level} → {want.consistency_level}")
     return sorted(reasons)
 
 
@@ -209,6 +203,12 @@ def _diff_collection(
     ]
     if caps.keeps_descriptions and want.description != have.description:
         warnings.append(f"{name}: description differs from Milvus, which cannot change it in place; left as is")
+    if caps.keeps_consistency_level and want.consistency_level not in (None, have.consistency_level):
+        # Not worth a destructive recreate: searches can still ask for any level per request.
+        warnings.append(
+            f"{name}: consistency_level is {have.consistency_level} in Milvus, declared {want.consistency_level}; "
+            "Milvus cannot change it in place, so it is left as is (pass consistency_level per request)"
+        )
     out += _diff_properties(want, have, caps, warnings)
     if not any(f.is_partition_key for f in want.fields):
         out += [

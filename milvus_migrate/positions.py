@@ -158,6 +158,8 @@ class LineMap:
             for i, text in enumerate(self.source_lines, 1)
             if i not in matched and ("{{" in text or "{%" in text or "{#" in text)
         ]
+        if len(templated) * (len(self.rendered_lines) - len(self.mapping)) > 1_000_000:
+            return  # too big to match line by line: positions fall back to the nearest earlier matched line
         previous = 0
         for r, text in enumerate(self.rendered_lines, 1):
             if r in self.mapping:

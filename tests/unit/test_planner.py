@@ -890,3 +890,12 @@ def test_property_a_state_built_from_nothing_creates_then_indexes_then_loads(bac
         if loads and indexes:
             assert max(indexes) < min(loads)
     assert [op.phase for op in plan.ops] == sorted(op.phase for op in plan.ops)
+
+
+def test_consistency_level_change_is_a_warning_not_a_recreate():
+    plan = planner.plan(state(docs(consistency_level="Strong")), state(docs(consistency_level="Bounded")), MILVUS_2_3)
+    assert plan.is_empty
+    assert plan.warnings == (
+        "docs: consistency_level is Bounded in Milvus, declared Strong; Milvus cannot change it in place, "
+        "so it is left as is (pass consistency_level per request)",
+    )

@@ -1,0 +1,207 @@
+"""An `up` SIGKILLed at several points, then rerun, converges with a consistent history and keeps data.
+
+Each case applies version 1 and inserts rows into `docs`, then runs `milvus-migrate up -v` (versions
+2 and 3) in its own process and SIGKILLs it when a chosen progress line appears on its output.
+With -v the CLI prints "  … <operation>" when an operation starts and "  + / ~ <operation> (N s)"
+when it is done, so a start line kills *during* that operation.
+
+A SIGKILLed run cannot release the deployment lock, so before the rerun the test runs
+`milvus-migrate unlock` (what an operator does after a crashed deployment: `up` names the dead
+holder and points at `unlock`). Milvus Lite lets only one process open the .db file: the test
+process releases it before each subprocess (backend.release_lite) and opens it again only to check.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+V1 = """
+description: docs collection
+collections:
+  docs:
+    fields:
+      - {name: id, type: INT64, is_primary: true}
+      - {name: embedding, type: FLOAT_VECTOR, dim: 8}
+    indexes:
+      - {field_name: embedding, index_type: HNSW, metric_type: L2, params: {M: 8, efConstruction: 64}}
+    load: true
+"""
+_DOCS_V2 = """
+  docs:
+    fields:
+      - {name: id, type: INT64, is_primary: true}
+      - {name: embedding, type: FLOAT_VECTOR, dim: 8}
+    partitions: [p2025]
+    indexes:
+      - {field_name: embedding, index_type: HNSW, metric_type: L2, params: {M: 8, efConstruction: 64}}
+    load: true
+  notes:
+    fields:
+      - {name: id, type: INT64, is_primary: true}
+      - {name: vec, type: FLOAT_VECTOR, dim: 4}
+    indexes:
+      - {field_name: vec, index_type: FLAT, metric_type: L2}
+    load: true
+"""
+V2 = "description: notes collection; a partition for docs\ncollections:" + _DOCS_V2
+V3 = (
+    "description: tags collection\ncollections:"
+    + _DOCS_V2
+    + """
+  tags:
+    fields:
+      - {name: id, type: INT64, is_primary: true}
+      - {name: tag, type: VARCHAR, max_length: 64}
+      - {name: vec, type: FLOAT_VECTOR, dim: 4}
+    indexes:
+      - {field_name: vec, index_type: IVF_FLAT, metric_type: L2, params: {nlist: 16}}
+      - {field_name: tag, index_type: AUTOINDEX}
+    load: true
+"""
+)
+
+# What each version adds: collection -> index names (= field names); version 2 also adds docs.p2025.
+ADDED = {1: {"docs": {"embedding"}}, 2: {"notes": {"vec"}}, 3: {"tags": {"vec", "tag"}}}
+DOCS_ROWS = 300
+
+# (progress line prefix to kill at, versions that may be recorded when the kill lands)
+KILL_POINTS = {
+    "during-create-collection": ("  … create collection notes", [[1]]),
+    "during-index-build": ("  … create index vec on notes", [[1]]),
+    "during-load": ("  … load notes", [[1]]),
+    # v2's operations all finished; its history record may or may not have been written.
+    "after-ops-before-record": ("  ~ load notes (", [[1], [1, 2]]),
+    # v2 recorded, v3's first operation starting.
+    "between-versions": ("  … create collection tags", [[1, 2]]),
+}
+
+
+@pytest.fixture
+def crash_set(tmp_migrations: Callable[..., Path]) -> Path:
+    return tmp_migrations("0001_docs.yaml", V1, "0002_notes.yaml", V2, "0003_tags.yaml", V3)
+
+
+def _command(backend: Any, directory: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "milvus_migrate", args[0], *backend.args(), "--dir", str(directory), *args[1:]]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+def _mm(backend: Any, directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(_command(backend, directory, *args), capture_output=True, text=True, env=_env(), timeout=180)
+
+
+def _history(backend: Any, directory: Path) -> list[tuple[int, str, int]]:
+    result = _mm(backend, directory, "history", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return [(r["version"], r["direction"], r["current_version"]) for r in json.loads(result.stdout)]
+
+
+def _up_killed_at(backend: Any, directory: Path, prefix: str) -> tuple[int, str]:
+    """Run `up -v` and SIGKILL it as soon as a line starting with `prefix` appears; (pid, output so far)."""
+    proc = subprocess.Popen(
+        _command(backend, directory, "up", "-v"),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(),
+    )  # fmt: skip
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    seen: list[str] = []
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            if line is None:
+                raise AssertionError(f"`up` ended before printing {prefix!r}:\n{''.join(seen)}")
+            seen.append(line)
+            if line.startswith(prefix):
+                proc.kill()
+                break
+    finally:
+        proc.kill()
+        returncode = proc.wait(30)
+    assert returncode == -9, f"`up` was not killed while running (exit {returncode}):\n{''.join(seen)}"
+    return proc.pid, "".join(seen)
+
+
+def _count(backend: Any, client: Any, collection: str) -> int:
+    if backend.is_lite:  # a collection with an index starts not loaded in every new Lite process
+        client.load_collection(collection)
+    return client.query(collection, filter="", output_fields=["count(*)"], consistency_level="Strong")[0]["count(*)"]
+
+
+def _assert_versions_applied(backend: Any, versions: list[int]) -> None:
+    """Every object that `versions` add exists (and, on the server, is loaded)."""
+    client = backend.client()
+    for version in versions:
+        for collection, indexes in ADDED[version].items():
+            assert client.has_collection(collection), f"version {version} recorded but {collection} missing"
+            assert set(client.list_indexes(collection)) == indexes, (version, collection)
+            if not backend.is_lite:  # Lite forgets load state between processes
+                assert client.get_load_state(collection)["state"].name == "Loaded", (version, collection)
+        if version == 2:
+            assert "p2025" in client.list_partitions("docs")
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_up_killed_then_rerun_converges(backend, crash_set, point):
+    prefix, may_be_recorded = KILL_POINTS[point]
+    backend.release_lite()
+    first = _mm(backend, crash_set, "up", "--to", "1")
+    assert first.returncode == 0, first.stderr
+    client = backend.client()
+    client.insert("docs", [{"id": i, "embedding": [float(i % 7)] * 8} for i in range(DOCS_ROWS)])
+    client.flush("docs")
+    assert _count(backend, client, "docs") == DOCS_ROWS
+    backend.release_lite()
+
+    pid, output = _up_killed_at(backend, crash_set, prefix)
+
+    # What a crash leaves: a history prefix in which every recorded version is complete.
+    recorded = _history(backend, crash_set)
+    versions = [v for v, _, _ in recorded]
+    assert versions in may_be_recorded, output
+    assert recorded == [(v, "up", v) for v in versions]
+    _assert_versions_applied(backend, versions)
+    backend.release_lite()
+
+    # The killed run still holds the lock; an operator breaks it (`up` would fail naming pid `pid`).
+    unlocked = _mm(backend, crash_set, "unlock")
+    assert unlocked.returncode == 0, unlocked.stderr
+    assert f"pid {pid}," in unlocked.stdout
+
+    rerun = _mm(backend, crash_set, "up", "--lock-timeout", "5")
+    assert rerun.returncode == 0, f"{output}\n--- rerun ---\n{rerun.stdout}{rerun.stderr}"
+    assert "The database is now at version 3." in rerun.stdout
+
+    assert _history(backend, crash_set) == [(1, "up", 1), (2, "up", 2), (3, "up", 3)]
+    status = json.loads(_mm(backend, crash_set, "status", "--format", "json").stdout)
+    assert (status["current_version"], status["pending"], status["lock_holder"]) == (3, [], None)
+    assert status["unmanaged_collections"] == []
+    if not backend.is_lite:  # Lite reports load drift in a new process (load state is per process)
+        assert status["drift"] == []
+    _assert_versions_applied(backend, [1, 2, 3])
+    client = backend.client()
+    assert sorted(client.list_collections()) == sorted(["docs", "notes", "tags", backend.history])
+    assert _count(backend, client, "docs") == DOCS_ROWS  # the collection already applied kept every row
