@@ -72,27 +72,35 @@ class _Runner:
     async def run_lane(self, lane: list[Operation]) -> None:
         # A lane never raises: a failure sets `stop` so no lane starts another operation,
         # and calls already in flight are left to finish.
-        for i, op in enumerate(lane):
+        batches = _batches(lane)
+        for i, batch in enumerate(batches):
             if self.stop.is_set():
-                self.result.not_run.extend(lane[i:])
+                self.result.not_run.extend(op for later in batches[i:] for op in later)
                 return
-            async with self.limit:
-                if self.stop.is_set():
-                    self.result.not_run.extend(lane[i:])
-                    return
-                self.on_event(Event("start", op))
-                started = time.monotonic()
-                try:
-                    await self.execute(op)
-                except Exception as exc:  # every failure is reported with the server's reason
-                    message = self.session.settings.scrub(error_message(exc))
-                    self.result.failed = self.result.failed or (op, message)
-                    self.stop.set()
-                    self.on_event(Event("failed", op, time.monotonic() - started, message))
-                    self.result.not_run.extend(lane[i + 1 :])
-                    return
-                self.result.ran.append(op)
-                self.on_event(Event("done", op, time.monotonic() - started))
+            outcomes = await asyncio.gather(*(self.run_op(op) for op in batch))
+            if not all(outcomes):
+                self.result.not_run.extend(op for later in batches[i + 1 :] for op in later)
+                return
+
+    async def run_op(self, op: Operation) -> bool:
+        """Run one operation under the concurrency limit; False when it failed or never started."""
+        async with self.limit:
+            if self.stop.is_set():
+                self.result.not_run.append(op)
+                return False
+            self.on_event(Event("start", op))
+            started = time.monotonic()
+            try:
+                await self.execute(op)
+            except Exception as exc:  # every failure is reported with the server's reason
+                message = self.session.settings.scrub(error_message(exc))
+                self.result.failed = self.result.failed or (op, message)
+                self.stop.set()
+                self.on_event(Event("failed", op, time.monotonic() - started, message))
+                return False
+            self.result.ran.append(op)
+            self.on_event(Event("done", op, time.monotonic() - started))
+            return True
 
     async def execute(self, op: Operation) -> None:
         client, t = self.session.client, self.timeout
@@ -167,6 +175,21 @@ class _Runner:
         if index_name not in await client.list_indexes(collection_name, timeout=self.timeout):
             return
         await client.drop_index(collection_name, index_name, timeout=self.timeout)
+
+
+# Operations of one collection that may run at the same time: independent partitions or indexes.
+_PARALLEL_PHASES = (Phase.CREATE_PARTITIONS, Phase.CREATE_INDEXES)
+
+
+def _batches(lane: list[Operation]) -> list[list[Operation]]:
+    """The lane cut into steps run in order; consecutive ops of a parallel phase form one step."""
+    batches: list[list[Operation]] = []
+    for op in lane:
+        if batches and op.phase in _PARALLEL_PHASES and batches[-1][0].phase == op.phase:
+            batches[-1].append(op)
+        else:
+            batches.append([op])
+    return batches
 
 
 def _collection_kwargs(c: CollectionState) -> dict[str, Any]:

@@ -147,27 +147,34 @@ class LineMap:
 
     def _map_generated_lines(self) -> None:
         # Lines a loop repeats (or a block tag shifted) are not matched verbatim: map each to the source
-        # line it equals, or whose template it fits, nearest after the previous mapped line.
+        # line it equals, or whose template it fits, nearest at or after the previous mapped line.
         assert self.mapping is not None
         matched = set(self.mapping.values())
-        by_text: dict[str, list[int]] = {}
-        for i, text in enumerate(self.source_lines, 1):
-            by_text.setdefault(text, []).append(i)
-        templated = [
-            (i, _literal_parts(text))
+        templated = {
+            i: _literal_parts(text)
             for i, text in enumerate(self.source_lines, 1)
             if i not in matched and ("{{" in text or "{%" in text or "{#" in text)
-        ]
-        if len(templated) * (len(self.rendered_lines) - len(self.mapping)) > 1_000_000:
-            return  # too big to match line by line: positions fall back to the nearest earlier matched line
-        previous = 0
+        }
+        by_text: dict[str, int] = {}
+        for i, text in enumerate(self.source_lines, 1):
+            by_text.setdefault(text, i)
+        count, window, budget = len(self.source_lines), 64, 1_000_000
+
+        def fits(i: int, text: str) -> bool:
+            return self.source_lines[i - 1] == text or (i in templated and _fits(templated[i], text))
+
+        previous = 1
         for r, text in enumerate(self.rendered_lines, 1):
             if r in self.mapping:
                 previous = self.mapping[r]
                 continue
-            candidates = by_text.get(text, []) + [i for i, parts in templated if _fits(parts, text)]
-            if candidates:
-                self.mapping[r] = previous = min(candidates, key=lambda i: (i < previous, abs(i - previous)))
+            nearby = [*range(previous, min(previous + window, count) + 1), *range(previous - 1, max(previous - window, 1) - 1, -1)]
+            found = next((i for i in nearby if fits(i, text)), None)
+            if found is None and budget > 0:  # far away (rare): look through the whole file, within a budget
+                budget -= len(templated)
+                found = by_text.get(text) or next((i for i in templated if _fits(templated[i], text)), None)
+            if found is not None:
+                self.mapping[r] = previous = found
 
     def source(self, line: int, col: int, text: str | None = None) -> tuple[int, int]:
         """Source (line, col) for a rendered (line, col); `text`, if given, is what stands there."""

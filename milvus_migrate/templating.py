@@ -117,7 +117,7 @@ def _describe_undefined(message: str, line_text: str = "") -> str:
             return f"environment variable {key} is not set (set it, or use | default(...))"
         return f"{key!r} is not defined (pass it with --var {key}=VALUE, or use | default(...))"
     if message.endswith("is undefined"):
-        return f"{message} (a template sees only 'env' and 'vars')"
+        return f"{message} (the template variables are 'env' and 'vars')"
     return message
 
 
