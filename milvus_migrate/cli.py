@@ -120,11 +120,14 @@ def handle_errors(command: Callable) -> Callable:
         except KeyboardInterrupt:
             click.echo("Error: interrupted", err=True)
             sys.exit(1)
-        except Exception as exc:  # a bug or an unexpected server answer: one line, secrets scrubbed
+        except Exception as exc:  # a server refusal or a bug: one line, secrets scrubbed
             if verbose >= 2:
                 click.echo(_scrub(traceback.format_exc(), secrets), err=True)
             message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-            click.echo(f"Error: unexpected {type(exc).__name__}: {_scrub(str(message), secrets)}", err=True)
+            if any(cls.__name__ in ("MilvusException", "RpcError") for cls in type(exc).__mro__):
+                click.echo(f"Error: Milvus refused a call: {_scrub(str(message), secrets)}", err=True)
+            else:
+                click.echo(f"Error: unexpected {type(exc).__name__}: {_scrub(str(message), secrets)}", err=True)
             sys.exit(1)
 
     return wrapper

@@ -47,6 +47,17 @@ async def connect(settings: ConnectionSettings) -> AsyncIterator[Session]:
     except Exception as exc:  # pymilvus raises many types here; all mean "could not connect"
         raise ConnectionFailed(_connection_message(settings, exc)) from None
     try:
+        await client.list_collections(timeout=settings.timeout)
+    except Exception as exc:
+        detail = settings.scrub(getattr(exc, "message", None) or str(exc))
+        with contextlib.suppress(Exception):
+            await client.close()
+        if "database" in detail.lower():
+            raise ConnectionFailed(
+                f"database {settings.db_name!r} does not exist on {settings.display_uri}; create it first"
+            ) from None
+        raise ConnectionFailed(f"cannot list collections at {settings.display_uri}: {detail}") from None
+    try:
         yield Session(client=client, caps=capabilities.from_version(str(version)), settings=settings)
     finally:
         with contextlib.suppress(Exception):

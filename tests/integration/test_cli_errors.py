@@ -76,3 +76,9 @@ def test_unreachable_server_fails_fast_naming_the_uri():
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: cannot connect to Milvus at http://127.0.0.1:9")
     assert time.monotonic() - started < 60  # a bound, not a benchmark: no endless retry loop
+
+
+def test_missing_database_is_named(backend, three_versions):
+    result = CliRunner().invoke(main, ["plan", "--uri", backend.uri, "--db-name", "no_such_db", "--dir", str(three_versions)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: database 'no_such_db' does not exist on ")
