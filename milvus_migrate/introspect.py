@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from milvus_migrate.capabilities import Capabilities
-from milvus_migrate.state import CollectionState, FieldState, FunctionState, IndexState, LoadState, State
+from milvus_migrate.state import AUTOINDEX, CollectionState, FieldState, FunctionState, IndexState, LoadState, State
 
 # describe_index keys that are bookkeeping, not build parameters.
 _INDEX_INFO_KEYS = {
@@ -73,7 +73,9 @@ async def _read_collection(call: Any, name: str, caps: Capabilities) -> Collecti
         fields=fields,
         functions=tuple(_function(raw) for raw in description.get("functions") or []),
         partitions=user_partitions,
-        indexes=tuple(sorted((_index(info) for info in index_infos if info), key=lambda i: i.field_name)),
+        indexes=tuple(
+            sorted((_index(info, fields, caps) for info in index_infos if info), key=lambda i: i.field_name)
+        ),
         load=load_state,
         aliases=tuple(sorted(_alias_names(aliases))),
     )
@@ -116,7 +118,7 @@ def _function(raw: dict[str, Any]) -> FunctionState:
     )
 
 
-def _index(info: dict[str, Any]) -> IndexState:
+def _index(info: dict[str, Any], fields: tuple[FieldState, ...], caps: Capabilities) -> IndexState:
     # Build params arrive flattened as strings (server, pymilvus-3 style) and/or nested under 'params'
     # (both backends, when created with the nested form): merge both.
     params: dict[str, Any] = {k: v for k, v in info.items() if k not in _INDEX_INFO_KEYS}
@@ -126,10 +128,16 @@ def _index(info: dict[str, Any]) -> IndexState:
     if isinstance(nested, dict):
         params.update(nested)
     metric = info.get("metric_type")
+    index_type = info.get("index_type")
+    if not index_type:
+        # Milvus 2.3 describes a scalar index created without index_type with no type at all; it built
+        # its default for the field type (STL_SORT for numbers, Trie for VARCHAR).
+        field_type = next((f.type for f in fields if f.name == info["field_name"]), "")
+        index_type = caps.index_type_for(field_type, AUTOINDEX)
     return IndexState(
         field_name=info["field_name"],
         index_name=info.get("index_name") or info["field_name"],
-        index_type=info.get("index_type"),
+        index_type=index_type,
         # Scalar indexes: Lite reports metric 'NONE', the server no metric at all.
         metric_type=None if metric in (None, "", "NONE") else metric,
         params=params,

@@ -43,32 +43,25 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
-def _mm(backend: Any, directory: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run one milvus-migrate command in its own process."""
-    return subprocess.run(
-        _command(backend, directory, *args), capture_output=True, text=True, env=_env(), timeout=timeout
-    )
-
-
-def _history(backend: Any, directory: Path) -> list[tuple[int, str, int]]:
-    result = _mm(backend, directory, "history", "--format", "json")
-    assert result.returncode == 0, result.stderr
+def _history(cli: Any, directory: Path) -> list[tuple[int, str, int]]:
+    result = cli("history", "--format", "json", directory=directory)
+    assert result.exit_code == 0, result.output
     return [(r["version"], r["direction"], r["current_version"]) for r in json.loads(result.stdout)]
 
 
-def _status(backend: Any, directory: Path) -> dict[str, Any]:
-    result = _mm(backend, directory, "status", "--format", "json")
-    assert result.returncode == 0, result.stderr
+def _status(cli: Any, directory: Path) -> dict[str, Any]:
+    result = cli("status", "--format", "json", directory=directory)
+    assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
 
 APPLIED_ONCE = [(1, "up", 1), (2, "up", 2), (3, "up", 3)]
 
 
-def _assert_at_version_3(backend: Any, directory: Path) -> None:
+def _assert_at_version_3(backend: Any, cli: Any, directory: Path) -> None:
     """History has each version exactly once, and the live state is version 3 with no drift."""
-    assert _history(backend, directory) == APPLIED_ONCE
-    status = _status(backend, directory)
+    assert _history(cli, directory) == APPLIED_ONCE
+    status = _status(cli, directory)
     assert (status["current_version"], status["pending"], status["lock_holder"]) == (3, [], None)
     if not backend.is_lite:  # Lite forgets load state between processes, so status reports 'load' drift there
         assert status["drift"] == [], status["drift"]
@@ -131,7 +124,7 @@ class HeldLock:
 # --- racing processes (server) -------------------------------------------------------------------
 
 
-def test_racing_ups_apply_exactly_once(backend, three_versions):
+def test_racing_ups_apply_exactly_once(backend, cli, three_versions):
     """4 deployments start `up` together: one applies, the others wait for it and find nothing to do."""
     if backend.is_lite:
         pytest.skip(LITE_ONE_PROCESS)
@@ -148,10 +141,10 @@ def test_racing_ups_apply_exactly_once(backend, three_versions):
     ]  # fmt: skip
     # The waiters did no work: only the winner printed progress lines.
     assert sum("+ create collection docs" in err for _, err in outputs) == 1
-    _assert_at_version_3(backend, three_versions)
+    _assert_at_version_3(backend, cli, three_versions)
 
 
-def test_racing_ups_with_a_short_lock_timeout_fail_naming_the_winner(backend, three_versions):
+def test_racing_ups_with_a_short_lock_timeout_fail_naming_the_winner(backend, cli, three_versions):
     """With --lock-timeout 1 the losers give up while the winner applies, naming it (user@host, pid, since)."""
     if backend.is_lite:
         pytest.skip(LITE_ONE_PROCESS)
@@ -171,7 +164,7 @@ def test_racing_ups_with_a_short_lock_timeout_fail_naming_the_winner(backend, th
         assert holder, err
         assert holder.group(1) == applied_by() and int(holder.group(2)) == winners[0].pid
         assert "+ create" not in err  # a loser changed nothing
-    _assert_at_version_3(backend, three_versions)
+    _assert_at_version_3(backend, cli, three_versions)
 
 
 # --- a held lock (both backends; held in this process) -------------------------------------------
@@ -182,7 +175,7 @@ def test_up_fails_naming_the_holder_when_the_lock_is_held(backend, cli, three_ve
         started = time.monotonic()
         blocked = cli("up", "--lock-timeout", "1", directory=three_versions)
         waited = time.monotonic() - started
-        status = json.loads(cli("status", "--format", "json", directory=three_versions).stdout)
+        status = _status(cli, three_versions)
 
     assert blocked.exit_code == 1
     assert "another deployment holds the migration lock" in blocked.stderr
@@ -191,12 +184,13 @@ def test_up_fails_naming_the_holder_when_the_lock_is_held(backend, cli, three_ve
     assert waited >= 1
     assert status["lock_holder"].startswith(f"{applied_by()}, pid {os.getpid()}, since ")
     assert backend.collections() == []  # nothing was applied
-    assert json.loads(cli("history", "--format", "json", directory=three_versions).stdout) == []
+    assert _history(cli, three_versions) == []
 
     # Once the holder is gone the same command applies, and the lock is free again afterwards.
-    after = cli("up", "--lock-timeout", "1", directory=three_versions)
+    after = cli("up", "--to", "1", "--lock-timeout", "1", directory=three_versions)
     assert after.exit_code == 0, after.output
-    assert json.loads(cli("status", "--format", "json", directory=three_versions).stdout)["lock_holder"] is None
+    assert _history(cli, three_versions) == [(1, "up", 1)]
+    assert _status(cli, three_versions)["lock_holder"] is None
 
 
 def test_up_waits_for_the_holder_then_applies(backend, cli, three_versions):
@@ -205,23 +199,22 @@ def test_up_waits_for_the_holder_then_applies(backend, cli, three_versions):
     timer.start()
     try:
         started = time.monotonic()
-        result = cli("up", "--lock-timeout", "60", directory=three_versions)
+        result = cli("up", "--to", "1", "--lock-timeout", "60", directory=three_versions)
         waited = time.monotonic() - started
     finally:
         timer.cancel()
         held.release()
 
     assert result.exit_code == 0, result.output
-    assert "The database is now at version 3." in result.stdout
+    assert "The database is now at version 1." in result.stdout
     assert waited >= 2.5  # it waited for the holder rather than applying beside it
-    history = json.loads(cli("history", "--format", "json", directory=three_versions).stdout)
-    assert [(r["version"], r["direction"], r["current_version"]) for r in history] == APPLIED_ONCE
+    assert _history(cli, three_versions) == [(1, "up", 1)]
 
 
 # --- a stale lock (both backends; sequential processes work on Lite too) -------------------------
 
 
-def test_unlock_breaks_the_lock_of_a_killed_run(backend, three_versions):
+def test_unlock_breaks_the_lock_of_a_killed_run(backend, cli, three_versions):
     """A SIGKILLed `up` leaves its lock; `up` then fails naming it, `unlock` breaks it, `up` finishes."""
     backend.release_lite()
     run = subprocess.Popen(
@@ -230,28 +223,29 @@ def test_unlock_breaks_the_lock_of_a_killed_run(backend, three_versions):
     )  # fmt: skip
     seen = []
     assert run.stdout is not None
-    for line in run.stdout:  # the lock is held from before the first operation starts
+    for line in run.stdout:  # the lock is taken before the first operation starts
         seen.append(line)
         if line.startswith("  … create index"):
             run.kill()
             break
     assert run.wait(30) == -9, "".join(seen)
 
-    blocked = _mm(backend, three_versions, "up", "--lock-timeout", "2")
-    assert blocked.returncode == 1, blocked.stderr
+    # The killed process is gone; the rest runs in this process (on Lite too: the file is free now).
+    blocked = cli("up", "--lock-timeout", "2", directory=three_versions)
+    assert blocked.exit_code == 1, blocked.output
     holder = HOLDER.search(blocked.stderr)
-    assert holder and int(holder.group(2)) == run.pid, blocked.stderr
+    assert holder and holder.group(1) == applied_by() and int(holder.group(2)) == run.pid, blocked.stderr
     assert "waited 2 s" in blocked.stderr and "milvus-migrate unlock" in blocked.stderr
 
-    unlocked = _mm(backend, three_versions, "unlock")
-    assert unlocked.returncode == 0, unlocked.stderr
+    unlocked = cli("unlock", directory=three_versions)
+    assert unlocked.exit_code == 0, unlocked.output
     assert f"Lock broken (it was held by {applied_by()}, pid {run.pid}, since " in unlocked.stdout
 
-    resumed = _mm(backend, three_versions, "up", "--lock-timeout", "2")
-    assert resumed.returncode == 0, resumed.stderr
-    assert "The database is now at version 3." in resumed.stdout
-    again = _mm(backend, three_versions, "unlock")
-    assert again.returncode == 0 and "No lock was held" in again.stdout
-    _assert_at_version_3(backend, three_versions)
-    # No marker collections are left behind by the killed run, the waiters or unlock.
+    resumed = cli("up", "--to", "1", "--lock-timeout", "2", directory=three_versions)
+    assert resumed.exit_code == 0, resumed.output
+    assert "The database is now at version 1." in resumed.stdout
+    again = cli("unlock", directory=three_versions)
+    assert again.exit_code == 0 and "No lock was held" in again.stdout
+    assert _history(cli, three_versions) == [(1, "up", 1)]
+    # No marker collections are left behind by the killed run or by unlock.
     assert [n for n in backend.client().list_collections() if n.startswith(f"{backend.history}_lock")] == []

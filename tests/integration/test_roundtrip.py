@@ -283,14 +283,19 @@ def _ops(body: dict[str, Any]) -> list[tuple[str, ...]]:
 # --------------------------------------------------------------------------------------------- property
 
 
+@pytest.fixture
+def client(backend: Any) -> Any:
+    """One synchronous client for all examples of a test (hypothesis reuses function-scoped fixtures)."""
+    return backend.client()
+
+
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_a_collection_built_by_hand_as_declared_plans_no_change(data, backend, cli, tmp_path):
+def test_a_collection_built_by_hand_as_declared_plans_no_change(data, backend, client, cli, tmp_path):
     name = f"c_{uuid.uuid4().hex[:10]}"
     decl = data.draw(declarations(backend.name, name), label="declaration")
     nested = True if backend.is_lite else data.draw(st.booleans(), label="nested index params")
     note(yaml.safe_dump(decl, sort_keys=False))
-    client = backend.client()
     create_by_hand(client, name, decl, nested_params=nested)
     try:
         body = _plan(cli, _write(tmp_path / name, {name: decl}))
