@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,9 @@ from milvus_migrate.errors import ConnectionFailed
 
 # The first call after connecting (get_server_version) is bounded by this, so a dead URI fails fast.
 CONNECT_TIMEOUT = 15.0
+# pymilvus 3 does not retry a refused connection (its UNAVAILABLE recovery reconnects once, and that
+# failure ends the call): connecting is retried here, for at most min(CONNECT_TIMEOUT, --timeout) s.
+_RETRY_FIRST_S, _RETRY_MAX_S = 0.2, 2.0
 
 
 @dataclass
@@ -43,7 +47,7 @@ async def connect(settings: ConnectionSettings) -> AsyncIterator[Session]:
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     try:
         client = AsyncMilvusClient(**_client_kwargs(settings))
-        version = await asyncio.wait_for(client.get_server_version(timeout=CONNECT_TIMEOUT), CONNECT_TIMEOUT + 5)
+        version = await _server_version(client, min(CONNECT_TIMEOUT, settings.timeout))
     except Exception as exc:  # pymilvus raises many types here; all mean "could not connect"
         raise ConnectionFailed(_connection_message(settings, exc)) from None
     try:
@@ -62,6 +66,31 @@ async def connect(settings: ConnectionSettings) -> AsyncIterator[Session]:
     finally:
         with contextlib.suppress(Exception):
             await client.close()
+
+
+async def _server_version(client: Any, budget: float) -> Any:
+    """The server's version; a refused or dropped connection is retried with back-off within `budget` s."""
+    deadline = time.monotonic() + budget
+    delay = _RETRY_FIRST_S
+    while True:
+        remaining = max(deadline - time.monotonic(), 1.0)
+        try:
+            return await asyncio.wait_for(client.get_server_version(timeout=remaining), remaining + 5)
+        except Exception as exc:
+            if not _unavailable(exc) or time.monotonic() + delay >= deadline:
+                raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, _RETRY_MAX_S)
+
+
+def _unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the server could not be reached (worth retrying), not that it refused the call."""
+    import grpc
+    from pymilvus.client.types import Status
+
+    if isinstance(exc, grpc.RpcError):
+        return exc.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+    return getattr(exc, "code", None) == Status.CONNECT_FAILED
 
 
 def _client_kwargs(settings: ConnectionSettings) -> dict[str, Any]:

@@ -59,12 +59,21 @@ async def deployment_lock(
             await asyncio.sleep(POLL_SECONDS)
         try:
             yield
-        finally:
-            if alias in await aliases_of(client, marker, caps, call_timeout):
-                await client.drop_alias(alias, timeout=call_timeout)
+        except BaseException:
+            # The block failed, often because Milvus went away: releasing may fail too, and that must
+            # not replace the block's error. An unreleased lock names its holder to the next run.
+            with contextlib.suppress(Exception):
+                await _release(client, caps, alias, marker, call_timeout)
+            raise
+        await _release(client, caps, alias, marker, call_timeout)
     finally:
         with contextlib.suppress(Exception):
             await client.drop_collection(marker, timeout=call_timeout)
+
+
+async def _release(client: Any, caps: Capabilities, alias: str, marker: str, call_timeout: float) -> None:
+    if alias in await aliases_of(client, marker, caps, call_timeout):
+        await client.drop_alias(alias, timeout=call_timeout)
 
 
 async def break_lock(client: Any, caps: Capabilities, history_collection: str, call_timeout: float) -> str | None:

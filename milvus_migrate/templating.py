@@ -17,13 +17,24 @@ MAX_PRODUCT_SIZE = 1024 * 1024
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def call(self, __context: jinja2.runtime.Context, __obj: object, *args: object, **kwargs: object) -> object:
+        # `'x'.center(10**9)`, `lipsum(10**6)`: any call taking a huge number builds a huge value.
+        for value in (*args, *kwargs.values()):
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_PRODUCT_SIZE:
+                raise jinja2.sandbox.SecurityError(f"a call with the number {value} would build too large a value")
+        return super().call(__context, __obj, *args, **kwargs)
 
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: object, right: object) -> object:
         if operator == "*":
             for seq, times in ((left, right), (right, left)):
                 if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_PRODUCT_SIZE:
                     raise jinja2.sandbox.SecurityError(f"'*' would build a value of more than {MAX_PRODUCT_SIZE} items")
+        elif operator == "%":
+            widths = re.findall(r"%[-+ #0]*(\d+)", left) if isinstance(left, str) else []
+            if any(int(w) > MAX_PRODUCT_SIZE for w in widths):
+                raise jinja2.sandbox.SecurityError("'%' would build a value that is too large")
         elif isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1:
             if right * max(abs(left), 2).bit_length() > 8 * MAX_PRODUCT_SIZE:
                 raise jinja2.sandbox.SecurityError("'**' would build a number that is too large")
