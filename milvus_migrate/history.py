@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import getpass
 import socket
@@ -71,15 +72,24 @@ class HistoryStore:
 
     def __init__(self, client: Any, collection_name: str, timeout: float):
         self.client, self.name, self.timeout = client, collection_name, timeout
-        self._ready = False
+        self._ensured: asyncio.Future[None] | None = None
 
     async def exists(self) -> bool:
         return bool(await self.client.has_collection(self.name, timeout=self.timeout))
 
+    def prepare(self) -> None:
+        """Start ensure() in the background: on a first `up` it overlaps with the first version's work."""
+        if self._ensured is None:
+            self._ensured = asyncio.ensure_future(self._ensure())
+            # Retrieved here so a failure nobody awaits (the step failed first) is not logged as lost.
+            self._ensured.add_done_callback(lambda done: done.cancelled() or done.exception())
+
     async def ensure(self) -> None:
-        """Create the history collection on first use, and make it queryable."""
-        if self._ready:
-            return
+        """Create the history collection on first use, and make it queryable (once per store)."""
+        self.prepare()
+        await self._ensured  # type: ignore[misc]
+
+    async def _ensure(self) -> None:
         from pymilvus import AsyncMilvusClient, DataType
 
         if not await self.exists():
@@ -112,7 +122,6 @@ class HistoryStore:
                 if not await self.client.list_indexes(self.name, timeout=self.timeout):
                     raise
         await self.client.load_collection(self.name, timeout=self.timeout)
-        self._ready = True
 
     async def records(self) -> list[HistoryRecord]:
         """Every record, oldest first; [] when the history collection does not exist yet."""
