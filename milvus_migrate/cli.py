@@ -118,19 +118,33 @@ def handle_errors(command: Callable) -> Callable:
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except KeyboardInterrupt:
-            click.echo("Error: interrupted", err=True)
+            click.echo("Error: interrupted; the deployment lock was released; run the same command again to continue", err=True)
             sys.exit(1)
         except Exception as exc:  # a server refusal or a bug: one line, secrets scrubbed
             if verbose >= 2:
                 click.echo(_scrub(traceback.format_exc(), secrets), err=True)
             message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-            if any(cls.__name__ in ("MilvusException", "RpcError") for cls in type(exc).__mro__):
+            if _unreachable(exc):
+                # The server went away mid-command (crashed, restarting, network): it refused nothing.
+                click.echo(f"Error: lost the connection to Milvus: {_scrub(str(message), secrets)}", err=True)
+            elif any(cls.__name__ in ("MilvusException", "RpcError") for cls in type(exc).__mro__):
                 click.echo(f"Error: Milvus refused a call: {_scrub(str(message), secrets)}", err=True)
             else:
                 click.echo(f"Error: unexpected {type(exc).__name__}: {_scrub(str(message), secrets)}", err=True)
             sys.exit(1)
 
     return wrapper
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """A pymilvus error that means the server could not be reached (CONNECT_FAILED or gRPC UNAVAILABLE)."""
+    code = getattr(exc, "code", None)
+    if callable(code):  # grpc.RpcError
+        try:
+            return getattr(code(), "name", None) == "UNAVAILABLE"
+        except Exception:
+            return False
+    return type(exc).__name__ == "MilvusException" and code == 2  # pymilvus Status.CONNECT_FAILED
 
 
 def _secrets_from(kwargs: dict[str, Any]) -> list[str]:
@@ -154,6 +168,28 @@ def _scrub(text: str, secrets: list[str]) -> str:
     for secret in sorted(secrets, key=len, reverse=True):
         text = text.replace(secret, "***")
     return text
+
+
+def _run_async(coroutine: Any) -> Any:
+    """asyncio.run, where SIGTERM (what Kubernetes and systemd send) cancels like Ctrl-C does.
+
+    Cancelling unwinds the command's `async with` blocks, so the deployment lock is released.
+    """
+    import signal
+
+    async def main() -> Any:
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)  # type: ignore[union-attr]
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+            pass
+        return await coroutine
+
+    try:
+        return asyncio.run(main())
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None
 
 
 def _colour() -> bool:
@@ -216,7 +252,7 @@ def plan(to: int | None, down: bool, fmt: str, detailed_exitcode: bool, **kwargs
     from milvus_migrate.commands import make_plan
 
     options = _options(kwargs)
-    result = asyncio.run(make_plan(options, to=to, down=down))
+    result = _run_async(make_plan(options, to=to, down=down))
     click.echo(render.render_plan(result, fmt, colour=_colour() and fmt == "text"), nl=False)
     if detailed_exitcode and not result.is_empty:
         sys.exit(EXIT_CHANGES)
@@ -260,8 +296,19 @@ def _run(direction: str, kwargs: dict[str, Any], lock_timeout: float, **run_kwar
     verbose = kwargs.get("verbose", 0)
     options = _options(kwargs, lock_timeout)
     progress = _Progress(verbose, live=sys.stderr.isatty())
+
+    def step_done(step: Any) -> None:
+        # Printed as each version is recorded: when a later version fails, the earlier ones were shown.
+        with progress.lock:
+            progress._clear()
+            for warning in step.plan.warnings:
+                click.echo(f"note: {warning}", err=True)
+            verb = {"up": "applied", "down": "reverted", "reconcile": "re-applied (drift repaired)"}[step.direction]
+            changes = len(step.plan.ops)
+            click.echo(f"{verb} {step.name} ({changes} operation{'s' if changes != 1 else ''}, {step.seconds:.1f} s)")
+
     try:
-        report = asyncio.run(run(options, direction=direction, on_event=progress, **run_kwargs))
+        report = _run_async(run(options, direction=direction, on_event=progress, on_step=step_done, **run_kwargs))
     finally:
         progress.close()
     if report.dry_run_plan is not None:
@@ -271,12 +318,6 @@ def _run(direction: str, kwargs: dict[str, Any], lock_timeout: float, **run_kwar
     if not report.steps:
         click.echo(f"Nothing to do: the database is at version {report.from_version}.")
         return
-    for step in report.steps:
-        for warning in step.plan.warnings:
-            click.echo(f"note: {warning}", err=True)
-        verb = {"up": "applied", "down": "reverted", "reconcile": "re-applied (drift repaired)"}[step.direction]
-        changes = len(step.plan.ops)
-        click.echo(f"{verb} {step.name} ({changes} operation{'s' if changes != 1 else ''}, {step.seconds:.1f} s)")
     click.echo(f"The database is now at version {report.steps[-1].plan.to_version if direction == 'up' else report.to_version}.")
 
 
@@ -341,7 +382,7 @@ def status(fmt: str, check: bool, **kwargs: Any) -> None:
     from milvus_migrate.commands import status as read_status
 
     options = _options(kwargs)
-    report = asyncio.run(read_status(options))
+    report = _run_async(read_status(options))
     if fmt == "json":
         click.echo(json.dumps(report, indent=2))
     else:
@@ -360,7 +401,7 @@ def history(fmt: str, **kwargs: Any) -> None:
     from milvus_migrate.commands import read_history
 
     options = _options(kwargs)
-    records = asyncio.run(read_history(options))
+    records = _run_async(read_history(options))
     if fmt == "json":
         click.echo(json.dumps([r.to_json() for r in records], indent=2))
     else:
@@ -376,7 +417,7 @@ def stamp(version: int, lock_timeout: float, **kwargs: Any) -> None:
     """Record VERSION as applied without changing anything (adopt an existing deployment)."""
     from milvus_migrate.commands import stamp as record_stamp
 
-    asyncio.run(record_stamp(_options(kwargs, lock_timeout), version))
+    _run_async(record_stamp(_options(kwargs, lock_timeout), version))
     click.echo(f"Stamped: the database is now recorded at version {version}.")
 
 
@@ -388,7 +429,7 @@ def repair(lock_timeout: float, **kwargs: Any) -> None:
     """Accept changed contents of applied migration files by recording their new checksums."""
     from milvus_migrate.commands import repair as record_repair
 
-    records = asyncio.run(record_repair(_options(kwargs, lock_timeout)))
+    records = _run_async(record_repair(_options(kwargs, lock_timeout)))
     if not records:
         click.echo("Nothing to repair: every applied file matches its recorded checksum.")
     for r in records:
@@ -402,5 +443,5 @@ def unlock(**kwargs: Any) -> None:
     """Break the deployment lock left by a crashed run."""
     from milvus_migrate.commands import unlock as break_lock
 
-    holder = asyncio.run(break_lock(_options(kwargs)))
+    holder = _run_async(break_lock(_options(kwargs)))
     click.echo(f"Lock broken (it was held by {holder})." if holder else "No lock was held; left-over lock markers removed.")

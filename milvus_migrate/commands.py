@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,8 +103,12 @@ async def run(
     dry_run: bool = False,
     allow_data_loss: bool = False,
     on_event: executor.EventHandler | None = None,
+    on_step: Callable[[StepReport], None] | None = None,
 ) -> RunReport:
-    """`up` or `down`: one version at a time, each recorded once all its operations succeeded."""
+    """`up` or `down`: one version at a time, each recorded once all its operations succeeded.
+
+    `on_step` sees each step as soon as it is recorded, so a later failure cannot hide it.
+    """
     migration_set = load(options)
     async with connect(options.settings) as session:
         store = _history(session, options)
@@ -138,11 +143,14 @@ async def run(
                 path = _path(migration_set, current, direction, to, steps)
             live = await _live(session, options, migration_set)
             _refuse_data_loss(migration_set, path, live, session, allow_data_loss)
+            store.prepare()
             report = RunReport(current, path[-1][1] if path else current)
             for version, resulting in path:
                 kind = "reconcile" if direction == "up" and version == current else direction
                 step = await _apply_step(session, options, migration_set, version, resulting, kind, store, on_event)
                 report.steps.append(step)
+                if on_step is not None:
+                    on_step(step)
             return report
 
 

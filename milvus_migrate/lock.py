@@ -49,6 +49,9 @@ async def deployment_lock(
             with contextlib.suppress(Exception):  # losing the race is an error reply; checked below
                 await client.create_alias(marker, alias, timeout=call_timeout)
             if alias in await aliases_of(client, marker, caps, call_timeout):
+                # "since" says when the lock was taken, not when this deployment began to wait.
+                with contextlib.suppress(Exception):
+                    await client.alter_collection_properties(marker, properties={_SINCE: now()}, timeout=call_timeout)
                 break
             if time.monotonic() >= deadline:
                 who = await current_holder(client, caps, history_collection, call_timeout)
