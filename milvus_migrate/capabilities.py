@@ -39,6 +39,7 @@ class Capabilities:
     keeps_descriptions: bool = True
     keeps_consistency_level: bool = True
     keeps_num_shards: bool = True
+    keeps_num_partitions: bool = True
     keeps_index_names: bool = True
     keeps_mmap: bool = True
     keeps_clustering_key: bool = True
@@ -87,6 +88,7 @@ def lite(version: str = "milvus_lite-3.2.2") -> Capabilities:
         keeps_descriptions=False,
         keeps_consistency_level=False,
         keeps_num_shards=False,
+        keeps_num_partitions=False,  # always 16 partition-key partitions, whatever num_partitions says
         keeps_index_names=False,
         keeps_mmap=False,
         keeps_clustering_key=False,

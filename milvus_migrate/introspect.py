@@ -166,7 +166,7 @@ async def _load_state(
 
 
 def _num_partitions(description: dict[str, Any], has_partition_key: bool, caps: Capabilities) -> int | None:
-    if not has_partition_key:
+    if not has_partition_key or not caps.keeps_num_partitions:
         return None
     count = description.get("num_partitions")
     if count is None:

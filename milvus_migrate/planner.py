@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 from milvus_migrate import ops
 from milvus_migrate.capabilities import Capabilities
 from milvus_migrate.errors import UnsupportedByServer
@@ -110,6 +112,8 @@ def warnings_for(desired: State, caps: Capabilities) -> list[str]:
             out.append(f"{where} ignores consistency_level; it is not compared")
         if not caps.keeps_num_shards and c.num_shards is not None:
             out.append(f"{where} ignores num_shards; it is not compared")
+        if not caps.keeps_num_partitions and c.num_partitions is not None:
+            out.append(f"{where} ignores num_partitions; it is not compared")
         if not caps.keeps_index_names and any(ix.index_name != ix.field_name for ix in c.indexes):
             out.append(f"{where} names every index after its field; custom index names are not compared")
         if not caps.keeps_mmap and any(f.mmap_enabled is not None for f in c.fields):
@@ -156,6 +160,9 @@ def _comparable_field(f: FieldState, caps: Capabilities) -> dict:
         values["is_clustering_key"] = False
     if f.type == "ARRAY" and not caps.keeps_array_max_length:
         values["max_length"] = None
+    if f.type == "FLOAT" and isinstance(f.default_value, (int, float)) and not isinstance(f.default_value, bool):
+        # Milvus keeps a FLOAT default as float32: a declared 0.1 reads back as 0.10000000149011612.
+        values["default_value"] = struct.unpack("f", struct.pack("f", f.default_value))[0]
     return values
 
 
