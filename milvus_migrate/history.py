@@ -111,6 +111,13 @@ class HistoryStore:
                 # Another process may have created it a moment ago (Milvus Lite: "already exists").
                 if not await self.exists():
                     raise
+        described = await self.client.describe_collection(self.name, timeout=self.timeout)
+        missing = set(HistoryRecord.__dataclass_fields__) - {f["name"] for f in described.get("fields", [])}
+        if missing:
+            raise HistoryError(
+                f"the history collection '{self.name}' does not hold milvus-migrate records "
+                f"(no field {', '.join(sorted(missing))}); choose another with --history-collection"
+            )
         indexes = await self.client.list_indexes(self.name, timeout=self.timeout)
         if not indexes:
             params = AsyncMilvusClient.prepare_index_params()
