@@ -144,14 +144,17 @@ async def run(
             live = await _live(session, options, migration_set)
             _refuse_data_loss(migration_set, path, live, session, allow_data_loss)
             store.prepare()
-            report = RunReport(current, path[-1][1] if path else current)
-            for version, resulting in path:
-                kind = "reconcile" if direction == "up" and version == current else direction
-                step = await _apply_step(session, options, migration_set, version, resulting, kind, store, on_event)
-                report.steps.append(step)
-                if on_step is not None:
-                    on_step(step)
-            return report
+            try:
+                report = RunReport(current, path[-1][1] if path else current)
+                for version, resulting in path:
+                    kind = "reconcile" if direction == "up" and version == current else direction
+                    step = await _apply_step(session, options, migration_set, version, resulting, kind, store, on_event)
+                    report.steps.append(step)
+                    if on_step is not None:
+                        on_step(step)
+                return report
+            finally:
+                await store.aclose()
 
 
 async def _apply_step(

@@ -43,7 +43,7 @@ async def connect(settings: ConnectionSettings) -> AsyncIterator[Session]:
     from pymilvus import AsyncMilvusClient
 
     # pymilvus and Milvus Lite log failures with tracebacks at ERROR; the tool reports failures itself.
-    for noisy in ("pymilvus", "milvus_lite"):
+    for noisy in ("pymilvus", "milvus_lite", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     try:
         client = AsyncMilvusClient(**_client_kwargs(settings))

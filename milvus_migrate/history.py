@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import getpass
 import socket
@@ -83,6 +84,13 @@ class HistoryStore:
             self._ensured = asyncio.ensure_future(self._ensure())
             # Retrieved here so a failure nobody awaits (the step failed first) is not logged as lost.
             self._ensured.add_done_callback(lambda done: done.cancelled() or done.exception())
+
+    async def aclose(self) -> None:
+        """Stop a background ensure() still running when the command ends (failed or interrupted)."""
+        if self._ensured is not None and not self._ensured.done():
+            self._ensured.cancel()
+            with contextlib.suppress(BaseException):
+                await self._ensured
 
     async def ensure(self) -> None:
         """Create the history collection on first use, and make it queryable (once per store)."""

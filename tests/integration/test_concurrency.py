@@ -12,13 +12,14 @@ import json
 import os
 import re
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.integration.helpers import cli_command, history_rows, unbuffered_env
 
 from milvus_migrate import lock
 from milvus_migrate.config import ConnectionSettings
@@ -35,18 +36,10 @@ HOLDER = re.compile(r"\(([^()]+@[^()]+), pid (\d+), since (\d{4}-\d\d-\d\dT[^)]+
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _command(backend: Any, directory: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "milvus_migrate", args[0], *backend.args(), "--dir", str(directory), *args[1:]]
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
-def _history(cli: Any, directory: Path) -> list[tuple[int, str, int]]:
-    result = cli("history", "--format", "json", directory=directory)
-    assert result.exit_code == 0, result.output
-    return [(r["version"], r["direction"], r["current_version"]) for r in json.loads(result.stdout)]
 
 
 def _status(cli: Any, directory: Path) -> dict[str, Any]:
@@ -60,7 +53,7 @@ APPLIED_ONCE = [(1, "up", 1), (2, "up", 2), (3, "up", 3)]
 
 def _assert_at_version_3(backend: Any, cli: Any, directory: Path) -> None:
     """History has each version exactly once, and the live state is version 3 with no drift."""
-    assert _history(cli, directory) == APPLIED_ONCE
+    assert history_rows(cli, directory) == APPLIED_ONCE
     status = _status(cli, directory)
     assert (status["current_version"], status["pending"], status["lock_holder"]) == (3, [], None)
     if not backend.is_lite:  # Lite forgets load state between processes, so status reports 'load' drift there
@@ -73,8 +66,8 @@ def _race(backend: Any, directory: Path, *args: str) -> list[subprocess.Popen[st
     """Start RACERS `up` processes at once and wait for all of them."""
     procs = [
         subprocess.Popen(
-            _command(backend, directory, "up", *args),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+            cli_command(backend, directory, "up", *args),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=unbuffered_env(),
         )  # fmt: skip
         for _ in range(RACERS)
     ]
@@ -184,12 +177,12 @@ def test_up_fails_naming_the_holder_when_the_lock_is_held(backend, cli, three_ve
     assert waited >= 1
     assert status["lock_holder"].startswith(f"{applied_by()}, pid {os.getpid()}, since ")
     assert backend.collections() == []  # nothing was applied
-    assert _history(cli, three_versions) == []
+    assert history_rows(cli, three_versions) == []
 
     # Once the holder is gone the same command applies, and the lock is free again afterwards.
     after = cli("up", "--to", "1", "--lock-timeout", "1", directory=three_versions)
     assert after.exit_code == 0, after.output
-    assert _history(cli, three_versions) == [(1, "up", 1)]
+    assert history_rows(cli, three_versions) == [(1, "up", 1)]
     assert _status(cli, three_versions)["lock_holder"] is None
 
 
@@ -208,7 +201,7 @@ def test_up_waits_for_the_holder_then_applies(backend, cli, three_versions):
     assert result.exit_code == 0, result.output
     assert "The database is now at version 1." in result.stdout
     assert waited >= 2.5  # it waited for the holder rather than applying beside it
-    assert _history(cli, three_versions) == [(1, "up", 1)]
+    assert history_rows(cli, three_versions) == [(1, "up", 1)]
 
 
 # --- a stale lock (both backends; sequential processes work on Lite too) -------------------------
@@ -218,8 +211,8 @@ def test_unlock_breaks_the_lock_of_a_killed_run(backend, cli, three_versions):
     """A SIGKILLed `up` leaves its lock; `up` then fails naming it, `unlock` breaks it, `up` finishes."""
     backend.release_lite()
     run = subprocess.Popen(
-        _command(backend, three_versions, "up", "-v"),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(),
+        cli_command(backend, three_versions, "up", "-v"),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=unbuffered_env(),
     )  # fmt: skip
     seen = []
     assert run.stdout is not None
@@ -246,6 +239,6 @@ def test_unlock_breaks_the_lock_of_a_killed_run(backend, cli, three_versions):
     assert "The database is now at version 1." in resumed.stdout
     again = cli("unlock", directory=three_versions)
     assert again.exit_code == 0 and "No lock was held" in again.stdout
-    assert _history(cli, three_versions) == [(1, "up", 1)]
+    assert history_rows(cli, three_versions) == [(1, "up", 1)]
     # No marker collections are left behind by the killed run or by unlock.
     assert [n for n in backend.client().list_collections() if n.startswith(f"{backend.history}_lock")] == []

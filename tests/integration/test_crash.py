@@ -19,10 +19,8 @@ CLI in-process (CliRunner) for the checks, the unlock and the rerun.
 from __future__ import annotations
 
 import json
-import os
 import queue
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.integration.helpers import cli_command, history_rows, unbuffered_env
 
 pytestmark = pytest.mark.integration
 
@@ -100,25 +100,17 @@ def crash_set(tmp_migrations: Callable[..., Path]) -> Path:
     return tmp_migrations("0001_docs.yaml", V1, "0002_notes.yaml", V2, "0003_tags.yaml", V3)
 
 
-def _command(backend: Any, directory: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "milvus_migrate", args[0], *backend.args(), "--dir", str(directory), *args[1:]]
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
-def _history(cli: Any, directory: Path) -> list[tuple[int, str, int]]:
-    result = cli("history", "--format", "json", directory=directory)
-    assert result.exit_code == 0, result.output
-    return [(r["version"], r["direction"], r["current_version"]) for r in json.loads(result.stdout)]
 
 
 def _up_killed_at(backend: Any, directory: Path, prefix: str) -> tuple[int, str]:
     """Run `up -v` and SIGKILL it as soon as a line starting with `prefix` appears; (pid, output so far)."""
     proc = subprocess.Popen(
-        _command(backend, directory, "up", "-v"),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(),
+        cli_command(backend, directory, "up", "-v"),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=unbuffered_env(),
     )  # fmt: skip
     lines: queue.Queue[str | None] = queue.Queue()
 
@@ -182,7 +174,7 @@ def test_up_killed_then_rerun_converges(backend, cli, crash_set, point):
 
     # The killed process is gone; the rest runs in this process (on Lite too: the file is free now).
     # What a crash leaves: a history prefix in which every recorded version is complete.
-    recorded = _history(cli, crash_set)
+    recorded = history_rows(cli, crash_set)
     versions = [v for v, _, _ in recorded]
     assert versions in may_be_recorded, output
     assert recorded == [(v, "up", v) for v in versions]
@@ -197,7 +189,7 @@ def test_up_killed_then_rerun_converges(backend, cli, crash_set, point):
     assert rerun.exit_code == 0, f"{output}\n--- rerun ---\n{rerun.output}"
     assert "The database is now at version 3." in rerun.stdout
 
-    assert _history(cli, crash_set) == [(1, "up", 1), (2, "up", 2), (3, "up", 3)]
+    assert history_rows(cli, crash_set) == [(1, "up", 1), (2, "up", 2), (3, "up", 3)]
     status = json.loads(cli("status", "--format", "json", directory=crash_set).stdout)
     assert (status["current_version"], status["pending"], status["lock_holder"]) == (3, [], None)
     assert status["unmanaged_collections"] == []
@@ -213,8 +205,8 @@ def test_sigterm_cancels_up_and_releases_the_lock(backend, cli, crash_set):
     """What Kubernetes or systemd send on shutdown: the run stops, the lock is released, a rerun continues."""
     backend.release_lite()
     proc = subprocess.Popen(
-        _command(backend, crash_set, "up", "-v"),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(),
+        cli_command(backend, crash_set, "up", "-v"),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=unbuffered_env(),
     )  # fmt: skip
     seen = []
     assert proc.stdout is not None
@@ -233,6 +225,6 @@ def test_sigterm_cancels_up_and_releases_the_lock(backend, cli, crash_set):
     assert status["lock_holder"] is None
     rerun = cli("up", "--lock-timeout", "1", directory=crash_set)
     assert rerun.exit_code == 0, rerun.output
-    assert _history(cli, crash_set) == [(1, "up", 1), (2, "up", 2), (3, "up", 3)]
+    assert history_rows(cli, crash_set) == [(1, "up", 1), (2, "up", 2), (3, "up", 3)]
     after = json.loads(cli("status", "--format", "json", directory=crash_set).stdout)
     assert after["drift"] == []

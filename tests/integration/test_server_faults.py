@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import queue
 import subprocess
 import sys
@@ -29,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.integration.helpers import unbuffered_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -125,8 +126,6 @@ def _write(directory: Path, files: dict[str, str]) -> Path:
     return directory
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
 def _command(uri: str, db: str, directory: Path, command: str, *args: str) -> list[str]:
@@ -136,7 +135,7 @@ def _command(uri: str, db: str, directory: Path, command: str, *args: str) -> li
 
 def _mm(uri: str, db: str, directory: Path, command: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        _command(uri, db, directory, command, *args), capture_output=True, text=True, env=_env(), timeout=180
+        _command(uri, db, directory, command, *args), capture_output=True, text=True, env=unbuffered_env(), timeout=180
     )
 
 
@@ -191,7 +190,7 @@ def _kill_server_at(server: Any, command: list[str], stream: str, prefix: str) -
 
     Returns (process, seconds from the kill to the process's exit, stdout, stderr).
     """
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=unbuffered_env())
     lines: queue.Queue[tuple[str, str | None]] = queue.Queue()
     output: dict[str, list[str]] = {"stdout": [], "stderr": []}
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from milvus_migrate import capabilities, ops, planner
 from milvus_migrate.errors import UnsupportedByServer
 from milvus_migrate.ops import Phase
-from milvus_migrate.state import CollectionState, FieldState, IndexState, LoadState, State
+from milvus_migrate.state import CollectionState, IndexState, LoadState, State
 
 LITE = capabilities.lite()
 MILVUS_2_3 = capabilities.server_2_3()
