@@ -122,7 +122,7 @@ def test_new_refuses_an_unknown_collection(tmp_path, monkeypatch):
 
 def test_connection_failure_is_one_line_without_secrets(monkeypatch):
     monkeypatch.chdir(REPO)
-    result = run("plan", "--uri", "http://alice:s3cr3t@127.0.0.1:1", "--token", "bob:t0k3n", "-vv")
+    result = run("plan", "--uri", "http://alice:s3cr3t@127.0.0.1:1", "--token", "bob:t0k3n", "-vv", "--timeout", "2")
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: cannot connect to Milvus at http://***@127.0.0.1:1: ")
     assert len(result.stderr.strip().splitlines()) == 1
