@@ -146,9 +146,13 @@ async def run(
             store.prepare()
             try:
                 report = RunReport(current, path[-1][1] if path else current)
+                known: State | None = live  # read above; later steps read again after the previous one
                 for version, resulting in path:
                     kind = "reconcile" if direction == "up" and version == current else direction
-                    step = await _apply_step(session, options, migration_set, version, resulting, kind, store, on_event)
+                    step = await _apply_step(
+                        session, options, migration_set, (version, current, resulting), kind, store, on_event, known
+                    )
+                    known, current = None, resulting
                     report.steps.append(step)
                     if on_step is not None:
                         on_step(step)
@@ -161,18 +165,21 @@ async def _apply_step(
     session: Session,
     options: Options,
     migration_set: MigrationSet,
-    version: int,
-    resulting: int,
+    versions: tuple[int, int, int],
     direction: str,
     store: HistoryStore,
     on_event: executor.EventHandler | None,
+    live: State | None,
 ) -> StepReport:
+    """Plan from the live state to `resulting`, apply, then record (version, from, resulting) as one step."""
+    version, from_version, resulting = versions
     started = time.monotonic()
-    live = await _live(session, options, migration_set)
+    if live is None:
+        live = await _live(session, options, migration_set)
     step_plan = planner.plan(
         loader.fold(migration_set, resulting), live, session.caps,
-        database=options.settings.db_name, from_version=version if direction == "down" else _below(migration_set, version),
-        to_version=resulting, direction="down" if direction == "down" else "up",
+        database=options.settings.db_name, from_version=from_version, to_version=resulting,
+        direction="down" if direction == "down" else "up",
     )  # fmt: skip
     result = await executor.apply(step_plan, session, concurrency=options.concurrency, on_event=on_event)
     migration = migration_set.get(version)
