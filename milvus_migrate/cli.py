@@ -300,7 +300,7 @@ def _run(direction: str, kwargs: dict[str, Any], lock_timeout: float, **run_kwar
     def step_done(step: Any) -> None:
         # Printed as each version is recorded: when a later version fails, the earlier ones were shown.
         with progress.lock:
-            progress._clear()
+            progress.clear()
             for warning in step.plan.warnings:
                 click.echo(f"note: {warning}", err=True)
             verb = {"up": "applied", "down": "reverted", "reconcile": "re-applied (drift repaired)"}[step.direction]
@@ -318,7 +318,7 @@ def _run(direction: str, kwargs: dict[str, Any], lock_timeout: float, **run_kwar
     if not report.steps:
         click.echo(f"Nothing to do: the database is at version {report.from_version}.")
         return
-    click.echo(f"The database is now at version {report.steps[-1].plan.to_version if direction == 'up' else report.to_version}.")
+    click.echo(f"The database is now at version {report.steps[-1].plan.to_version}.")
 
 
 class _Progress:
@@ -338,7 +338,7 @@ class _Progress:
         import time
 
         with self.lock:
-            self._clear()
+            self.clear()
             if event.kind == "start":
                 self.running[id(event.op)] = (event.op.describe(), time.monotonic())
                 if self.verbose:
@@ -361,14 +361,14 @@ class _Progress:
                     line = f"  … {text}{more}: {time.monotonic() - since:.0f} s"
                     click.echo(f"\r\x1b[K{line[:200]}", nl=False, err=True)
 
-    def _clear(self) -> None:
+    def clear(self) -> None:
         if self.live:
             click.echo("\r\x1b[K", nl=False, err=True)
 
     def close(self) -> None:
         self.done.set()
         with self.lock:
-            self._clear()
+            self.clear()
 
 
 @main.command()
