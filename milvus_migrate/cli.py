@@ -137,14 +137,9 @@ def handle_errors(command: Callable) -> Callable:
 
 
 def _unreachable(exc: BaseException) -> bool:
-    """A pymilvus error that means the server could not be reached (CONNECT_FAILED or gRPC UNAVAILABLE)."""
-    code = getattr(exc, "code", None)
-    if callable(code):  # grpc.RpcError
-        try:
-            return getattr(code(), "name", None) == "UNAVAILABLE"
-        except Exception:
-            return False
-    return type(exc).__name__ == "MilvusException" and code == 2  # pymilvus Status.CONNECT_FAILED
+    from milvus_migrate.connection import is_unreachable
+
+    return is_unreachable(exc)
 
 
 def _secrets_from(kwargs: dict[str, Any]) -> list[str]:

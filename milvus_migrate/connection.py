@@ -19,7 +19,7 @@ from milvus_migrate.errors import ConnectionFailed
 CONNECT_TIMEOUT = 15.0
 # pymilvus 3 does not retry a refused connection (its UNAVAILABLE recovery reconnects once, and that
 # failure ends the call): connecting is retried here, for at most min(CONNECT_TIMEOUT, --timeout) s.
-_RETRY_FIRST_S, _RETRY_MAX_S = 0.2, 2.0
+RETRY_FIRST_S, RETRY_MAX_S = 0.2, 2.0
 
 
 @dataclass
@@ -71,19 +71,19 @@ async def connect(settings: ConnectionSettings) -> AsyncIterator[Session]:
 async def _server_version(client: Any, budget: float) -> Any:
     """The server's version; a refused or dropped connection is retried with back-off within `budget` s."""
     deadline = time.monotonic() + budget
-    delay = _RETRY_FIRST_S
+    delay = RETRY_FIRST_S
     while True:
         remaining = max(deadline - time.monotonic(), 1.0)
         try:
             return await asyncio.wait_for(client.get_server_version(timeout=remaining), remaining + 5)
         except Exception as exc:
-            if not _unavailable(exc) or time.monotonic() + delay >= deadline:
+            if not is_unreachable(exc) or time.monotonic() + delay >= deadline:
                 raise
         await asyncio.sleep(delay)
-        delay = min(delay * 2, _RETRY_MAX_S)
+        delay = min(delay * 2, RETRY_MAX_S)
 
 
-def _unavailable(exc: BaseException) -> bool:
+def is_unreachable(exc: BaseException) -> bool:
     """Whether `exc` says the server could not be reached (worth retrying), not that it refused the call."""
     import grpc
     from pymilvus.client.types import Status

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from milvus_migrate import ops
-from milvus_migrate.connection import Session
+from milvus_migrate.connection import RETRY_FIRST_S, RETRY_MAX_S, Session, is_unreachable
 from milvus_migrate.ops import Operation, Phase
 from milvus_migrate.state import CollectionState, FieldState
 
@@ -91,7 +91,7 @@ class _Runner:
             self.on_event(Event("start", op))
             started = time.monotonic()
             try:
-                await self.execute(op)
+                await self.execute_with_retries(op)
             except Exception as exc:  # every failure is reported with the server's reason
                 message = self.session.settings.scrub(error_message(exc))
                 self.result.failed = self.result.failed or (op, message)
@@ -101,6 +101,23 @@ class _Runner:
             self.result.ran.append(op)
             self.on_event(Event("done", op, time.monotonic() - started))
             return True
+
+    async def execute_with_retries(self, op: Operation) -> None:
+        """execute(op), retried with back-off while the server is unreachable (a restart, a network blip).
+
+        pymilvus gives up on an unreachable server after one reconnect attempt; a refusal by the server
+        is never retried. Bounded by --timeout: a longer outage fails the operation.
+        """
+        deadline = time.monotonic() + self.timeout
+        delay = RETRY_FIRST_S
+        while True:
+            try:
+                return await self.execute(op)
+            except Exception as exc:
+                if not is_unreachable(exc) or time.monotonic() + delay >= deadline:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_S)
 
     async def execute(self, op: Operation) -> None:
         client, t = self.session.client, self.timeout

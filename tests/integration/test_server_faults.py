@@ -310,6 +310,7 @@ class FlakyProxy:
         self.reset = 0  # connections reset while down
         self.forwarded = 0
         self.port = 0
+        self._open: set[asyncio.StreamWriter] = set()
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -320,8 +321,11 @@ class FlakyProxy:
     def uri(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def down_for(self, seconds: float) -> None:
+    def down_for(self, seconds: float, drop_existing: bool = False) -> None:
+        """Refuse new connections for `seconds`; with drop_existing, also reset the open ones (a server restart)."""
         self.down_until = time.monotonic() + seconds
+        if drop_existing:
+            self._loop.call_soon_threadsafe(lambda: [w.transport.abort() for w in list(self._open)])
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -341,6 +345,7 @@ class FlakyProxy:
         except OSError:
             writer.transport.abort()
             return
+        self._open.update((writer, up_writer))
 
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             try:
@@ -391,6 +396,27 @@ def test_outage_at_start_of_up_is_retried(server, db, proxy, tmp_path):
     _assert_applied(client, [1, 2])
     client.close()
     print(f"`up` through a 3 s outage: {elapsed:.1f} s, {proxy.reset} connection(s) reset")
+
+
+def test_outage_in_the_middle_of_up_is_retried(server, db, proxy, tmp_path):
+    """Open connections reset and new ones refused for 3 s while `up` runs: the executor retries, `up` succeeds."""
+    directory = _write(tmp_path / "migrations", {k: THREE_VERSIONS[k] for k in ("0001_docs.yaml", "0002_notes.yaml")})
+    command = [sys.executable, "-m", "milvus_migrate", "up", "-v", "--uri", proxy.uri, "--db-name", db,
+               "--dir", str(directory), "--timeout", "30"]  # fmt: skip
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=unbuffered_env())
+    seen = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        seen.append(line)
+        if line.startswith("  + create collection notes"):
+            proxy.down_for(3, drop_existing=True)
+    proc.wait(120)
+    output = "".join(seen)
+
+    assert proc.returncode == 0, output
+    assert proxy.reset >= 1, output  # the outage really happened during the run
+    assert "The database is now at version 2." in output
+    assert _history(server.uri, db, directory) == [(1, "up", 1), (2, "up", 2)]
 
 
 def test_outage_longer_than_timeout_fails_clearly(server, db, proxy, tmp_path):
