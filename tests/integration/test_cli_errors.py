@@ -48,7 +48,7 @@ COMMANDS = [
 def test_secrets_never_appear_in_any_output(backend, three_versions):
     """Token by flag and by environment, password inside the URI: searched for in every command's output."""
     if backend.is_lite:
-        pytest.skip("Milvus Lite takes a file path: there is no URI user info or token to leak")
+        pytest.skip(reason="Milvus Lite takes a file path: there is no URI user info or token to leak")
     secret_token, secret_password = "root:Sup3rT0ken", "Pa55w0rd"
     host = backend.uri.split("//", 1)[1]
     runner = CliRunner()

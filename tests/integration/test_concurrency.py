@@ -120,7 +120,7 @@ class HeldLock:
 def test_racing_ups_apply_exactly_once(backend, cli, three_versions):
     """4 deployments start `up` together: one applies, the others wait for it and find nothing to do."""
     if backend.is_lite:
-        pytest.skip(LITE_ONE_PROCESS)
+        pytest.skip(reason=LITE_ONE_PROCESS)
 
     procs = _race(backend, three_versions, "--lock-timeout", "180")
 
@@ -140,7 +140,7 @@ def test_racing_ups_apply_exactly_once(backend, cli, three_versions):
 def test_racing_ups_with_a_short_lock_timeout_fail_naming_the_winner(backend, cli, three_versions):
     """With --lock-timeout 1 the losers give up while the winner applies, naming it (user@host, pid, since)."""
     if backend.is_lite:
-        pytest.skip(LITE_ONE_PROCESS)
+        pytest.skip(reason=LITE_ONE_PROCESS)
 
     procs = _race(backend, three_versions, "--lock-timeout", "1")
 

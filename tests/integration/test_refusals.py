@@ -151,7 +151,7 @@ def test_the_same_declaration_is_accepted_where_the_feature_exists(backend, cli,
 
 def test_notes_for_what_lite_ignores_do_not_make_plans_non_empty(backend, cli, tmp_path):
     if not backend.is_lite:
-        pytest.skip("Milvus 2.3.5 keeps descriptions and consistency_level: nothing to note")
+        pytest.skip(reason="Milvus 2.3.5 keeps descriptions and consistency_level: nothing to note")
     directory = _write(
         tmp_path / "m",
         {
