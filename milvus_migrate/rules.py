@@ -154,7 +154,7 @@ def _check_collection(base: tuple, c: CollectionSpec) -> list[RuleProblem]:
             add(("load", "partitions"), "an empty partition list loads nothing; use load: false")
     if wants_load:
         indexed = {ix.field_name for ix in c.indexes}
-        for i, f in enumerate(c.fields):
+        for f in c.fields:
             if f.type in VECTOR_TYPES and f.name not in indexed:
                 add(("load",), f"load needs an index on every vector field; {f.name!r} has none", True)
 
