@@ -292,7 +292,7 @@ def changed_files(migration_set: MigrationSet, records: list[HistoryRecord]) -> 
 
 
 def _history(session: Session, options: Options) -> HistoryStore:
-    return HistoryStore(session.client, options.history_collection, options.settings.timeout)
+    return HistoryStore(session.client, options.history_collection, options.settings.timeout, session.create_collection)
 
 
 async def _live(session: Session, options: Options, migration_set: MigrationSet) -> State:

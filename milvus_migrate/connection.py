@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
+import shutil
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from milvus_migrate import capabilities
@@ -29,6 +32,32 @@ class Session:
     client: Any
     caps: Capabilities
     settings: ConnectionSettings
+
+    async def create_collection(self, name: str, **kwargs: Any) -> None:
+        """client.create_collection, recovering from what a killed Milvus Lite process leaves behind.
+
+        Milvus Lite makes a collection's directory before it records the collection; a process killed
+        in between leaves a directory that makes every later create fail with "File exists" although
+        the collection does not exist. Only that directory, inside this database, is removed.
+        """
+        try:
+            await self.client.create_collection(name, **kwargs)
+        except Exception as exc:
+            leftover = self._lite_leftover(name, exc)
+            if leftover is None or await self.client.has_collection(name, timeout=self.settings.timeout):
+                raise
+            shutil.rmtree(leftover)
+            await self.client.create_collection(name, **kwargs)
+
+    def _lite_leftover(self, name: str, exc: BaseException) -> Path | None:
+        if self.caps.backend != "lite":
+            return None
+        match = re.search(r"File exists: '([^']+)'", str(getattr(exc, "message", None) or exc))
+        if match is None:
+            return None
+        path = Path(match[1]).resolve()
+        inside = Path(self.settings.uri).resolve() in path.parents
+        return path if inside and path.name == name and path.is_dir() else None
 
     def sync_client(self) -> Any:
         """A synchronous MilvusClient on the same server, for calls the async client gets wrong on Milvus Lite."""

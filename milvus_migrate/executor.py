@@ -123,7 +123,7 @@ class _Runner:
         client, t = self.session.client, self.timeout
         match op:
             case ops.CreateCollection(collection=c):
-                await client.create_collection(c.name, timeout=t, **_collection_kwargs(c))
+                await self.session.create_collection(c.name, timeout=t, **_collection_kwargs(c))
             case ops.DropCollection():
                 await client.drop_collection(op.collection_name, timeout=t)
             case ops.AddField(field_spec=f):

@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import getpass
 import socket
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -71,8 +72,10 @@ def applied_checksums(records: list[HistoryRecord]) -> dict[int, tuple[str, str]
 class HistoryStore:
     """Reads and appends HistoryRecords in the history collection through an AsyncMilvusClient."""
 
-    def __init__(self, client: Any, collection_name: str, timeout: float):
+    def __init__(self, client: Any, collection_name: str, timeout: float, create_collection: Any = None):
         self.client, self.name, self.timeout = client, collection_name, timeout
+        # Session.create_collection: recovers what a killed Milvus Lite run leaves behind.
+        self._create_collection = create_collection or client.create_collection
         self._ensured: asyncio.Future[None] | None = None
 
     async def exists(self) -> bool:
@@ -114,7 +117,7 @@ class HistoryStore:
             schema.add_field("tool_version", DataType.VARCHAR, max_length=64)
             schema.add_field("placeholder", DataType.FLOAT_VECTOR, dim=2)
             try:
-                await self.client.create_collection(self.name, schema=schema, timeout=self.timeout, consistency_level="Strong")
+                await self._create_collection(self.name, schema=schema, timeout=self.timeout, consistency_level="Strong")
             except Exception:
                 # Another process may have created it a moment ago (Milvus Lite: "already exists").
                 if not await self.exists():
@@ -143,13 +146,7 @@ class HistoryStore:
         if not await self.exists():
             return []
         await self.ensure()
-        rows = await self.client.query(
-            self.name,
-            filter="seq >= 0",
-            output_fields=[f for f in HistoryRecord.__dataclass_fields__],
-            consistency_level="Strong",
-            timeout=self.timeout,
-        )
+        rows = await self._query_all()
         try:
             records = [HistoryRecord(**{k: row[k] for k in HistoryRecord.__dataclass_fields__}) for row in rows]
         except (KeyError, TypeError) as exc:
@@ -158,6 +155,25 @@ class HistoryStore:
                 "choose another with --history-collection"
             ) from None
         return sorted(records, key=lambda r: r.seq)
+
+    async def _query_all(self) -> list[dict[str, Any]]:
+        # A run killed while loading the history collection can leave Milvus 2.3 answering "collection
+        # not loaded" for a few seconds after load_collection returned: load again and retry, bounded.
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                return await self.client.query(
+                    self.name,
+                    filter="seq >= 0",
+                    output_fields=list(HistoryRecord.__dataclass_fields__),
+                    consistency_level="Strong",
+                    timeout=self.timeout,
+                )
+            except Exception as exc:
+                if "not loaded" not in str(getattr(exc, "message", exc)) or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(1.0)
+            await self.client.load_collection(self.name, timeout=self.timeout)
 
     async def append(self, records: list[dict[str, Any]]) -> list[HistoryRecord]:
         """Append steps (HistoryRecord fields without seq/applied_at/applied_by/tool_version)."""

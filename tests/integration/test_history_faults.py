@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +77,19 @@ def test_a_foreign_collection_under_the_history_name_is_refused(cli, backend, th
     assert f"the history collection '{backend.history}' does not hold milvus-migrate records" in result.stderr
     assert "--history-collection" in result.stderr
     assert backend.collections() == []
+
+
+def test_directories_left_by_a_killed_lite_run_do_not_block_the_rerun(cli, backend, three_versions):
+    """Milvus Lite makes a collection's directory before recording it; a run killed in between left one."""
+    if not backend.is_lite:
+        pytest.skip(reason="only Milvus Lite keeps collections as directories of a local file")
+    assert cli("status", directory=three_versions).exit_code == 0  # creates the .db
+    backend.release_lite()
+    for name in ("docs", backend.history):
+        (Path(backend.uri) / "collections" / name).mkdir(parents=True)
+
+    result = cli("up", directory=three_versions)
+
+    assert result.exit_code == 0, result.output
+    assert backend.collections() == ["docs", "notes"]
+    assert [r["version"] for r in json.loads(cli("history", "--format", "json", directory=three_versions).stdout)] == [1, 2, 3]
