@@ -146,14 +146,9 @@ class HistoryStore:
         if not await self.exists():
             return []
         await self.ensure()
+        # ensure() checked the schema, so every row has every field.
         rows = await self._query_all()
-        try:
-            records = [HistoryRecord(**{k: row[k] for k in HistoryRecord.__dataclass_fields__}) for row in rows]
-        except (KeyError, TypeError) as exc:
-            raise HistoryError(
-                f"the history collection '{self.name}' does not hold milvus-migrate records ({exc}); "
-                "choose another with --history-collection"
-            ) from None
+        records = [HistoryRecord(**{k: row[k] for k in HistoryRecord.__dataclass_fields__}) for row in rows]
         return sorted(records, key=lambda r: r.seq)
 
     async def _query_all(self) -> list[dict[str, Any]]:
