@@ -15,7 +15,7 @@ import click
 
 from milvus_migrate import __version__
 from milvus_migrate.config import DEFAULT_HISTORY_COLLECTION, DEFAULT_URI, ConnectionSettings
-from milvus_migrate.errors import MigrateError, SpecError
+from milvus_migrate.errors import ApplyFailed, MigrateError, SpecError
 
 # Exit codes: 0 success, 1 error, 2 changes/pending/drift (only with --detailed-exitcode / --check).
 EXIT_CHANGES = 2
@@ -235,21 +235,31 @@ def new(message: str, collections: tuple[str, ...], directory: Path, variables: 
 
 
 @main.command()
-@click.option("--to", "to", type=int, default=None, help="Target version (default: latest, or one below with --down).")
+@click.option("--to", "to", type=int, default=None, help="Target version (default: latest; below the current one plans a down).")
 @click.option("--down", is_flag=True, help="Plan a step down instead of up.")
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True,
+              help="Output: text for people, markdown for pull-request comments, json for machines.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also save the plan to FILE, for 'up --plan FILE' / 'down --plan FILE'.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when up/down would change or record anything.")
 @connection_options
 @handle_errors
-def plan(to: int | None, down: bool, fmt: str, detailed_exitcode: bool, **kwargs: Any) -> None:
-    """Show what `up` (or `down`) would change, changing nothing."""
+def plan(to: int | None, down: bool, fmt: str, out: Path | None, detailed_exitcode: bool, **kwargs: Any) -> None:
+    """Show what `up` (or `down`) would do, step by step; change nothing."""
     from milvus_migrate import render
     from milvus_migrate.commands import make_plan
 
     options = _options(kwargs)
-    result = _run_async(make_plan(options, to=to, down=down))
-    click.echo(render.render_plan(result, fmt, colour=_colour() and fmt == "text"), nl=False)
-    if detailed_exitcode and not result.is_empty:
+    planned = _run_async(make_plan(options, to=to, down=down))
+    if out is not None:
+        try:
+            out.write_text(json.dumps(planned.to_saved(), indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise MigrateError(f"cannot write the plan file {out}: {exc.strerror or exc}") from None
+    click.echo(render.render_plan(planned.run, fmt, colour=_colour() and fmt == "text"), nl=False)
+    if out is not None:
+        click.echo(f"Saved the plan to {out}; apply exactly it with 'milvus-migrate {planned.run.direction.value} --plan {out}'.", err=True)
+    if detailed_exitcode and not planned.run.is_empty:
         sys.exit(EXIT_CHANGES)
 
 
@@ -258,6 +268,10 @@ def _run_options(command: Callable) -> Callable:
     command = click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")(command)
     command = click.option("--lock-timeout", default=60.0, show_default=True, type=click.FloatRange(0),
                            help="Seconds to wait for another deployment's lock.")(command)  # fmt: skip
+    command = click.option("--plan", "plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+                           help="Apply exactly this saved plan (from 'plan --out'), or refuse if it is stale.")(command)  # fmt: skip
+    command = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                           help="Output: text, or json (what ran, what failed, what did not run).")(command)  # fmt: skip
     return command
 
 
@@ -266,9 +280,9 @@ def _run_options(command: Callable) -> Callable:
 @_run_options
 @connection_options
 @handle_errors
-def up(to: int | None, dry_run: bool, allow_data_loss: bool, lock_timeout: float, **kwargs: Any) -> None:
+def up(to: int | None, **kwargs: Any) -> None:
     """Apply pending versions up to the latest (or --to)."""
-    _run("up", kwargs, lock_timeout, to=to, steps=None, dry_run=dry_run, allow_data_loss=allow_data_loss)
+    _run("up", kwargs, to=to, steps=None)
 
 
 @main.command()
@@ -277,43 +291,60 @@ def up(to: int | None, dry_run: bool, allow_data_loss: bool, lock_timeout: float
 @_run_options
 @connection_options
 @handle_errors
-def down(to: int | None, steps: int | None, dry_run: bool, allow_data_loss: bool, lock_timeout: float, **kwargs: Any) -> None:
+def down(to: int | None, steps: int | None, **kwargs: Any) -> None:
     """Go back one version (or --steps N, or --to VERSION)."""
     if to is not None and steps is not None:
         raise click.UsageError("use --to or --steps, not both")
-    _run("down", kwargs, lock_timeout, to=to, steps=steps, dry_run=dry_run, allow_data_loss=allow_data_loss)
+    _run("down", kwargs, to=to, steps=steps)
 
 
-def _run(direction: str, kwargs: dict[str, Any], lock_timeout: float, **run_kwargs: Any) -> None:
+def _run(direction: str, kwargs: dict[str, Any], **run_kwargs: Any) -> None:
     from milvus_migrate import render
-    from milvus_migrate.commands import run
+    from milvus_migrate.commands import read_saved_plan, run
+    from milvus_migrate.ops import Direction
 
+    fmt, plan_file, dry_run = kwargs.pop("fmt"), kwargs.pop("plan_file"), kwargs.pop("dry_run")
+    allow_data_loss, lock_timeout = kwargs.pop("allow_data_loss"), kwargs.pop("lock_timeout")
+    if plan_file is not None and (run_kwargs["to"] is not None or run_kwargs.get("steps") is not None):
+        raise click.UsageError("--plan runs the saved plan's steps: leave out --to and --steps")
     verbose = kwargs.get("verbose", 0)
     options = _options(kwargs, lock_timeout)
+    saved = read_saved_plan(plan_file) if plan_file is not None else None
     progress = _Progress(verbose, live=sys.stderr.isatty())
 
-    def step_done(step: Any) -> None:
+    def step_done(done: Any) -> None:
         # Printed as each version is recorded: when a later version fails, the earlier ones were shown.
         with progress.lock:
             progress.clear()
-            for warning in step.plan.warnings:
-                click.echo(f"note: {warning}", err=True)
-            verb = {"up": "applied", "down": "reverted", "reconcile": "re-applied (drift repaired)"}[step.direction]
+            step = done.step
+            verb = {"up": "applied", "down": "reverted", "reconcile": "re-applied (drift repaired)"}[step.direction.value]
             changes = len(step.plan.ops)
-            click.echo(f"{verb} {step.name} ({changes} operation{'s' if changes != 1 else ''}, {step.seconds:.1f} s)")
+            click.echo(f"{verb} {step.name} ({changes} operation{'s' if changes != 1 else ''}, {done.seconds:.1f} s)", err=fmt == "json")
 
     try:
-        report = _run_async(run(options, direction=direction, on_event=progress, on_step=step_done, **run_kwargs))
+        report = _run_async(
+            run(options, direction=Direction(direction), dry_run=dry_run, allow_data_loss=allow_data_loss,
+                saved_plan=saved, on_event=progress, on_step=step_done, **run_kwargs)
+        )  # fmt: skip
+    except ApplyFailed as exc:
+        if fmt == "json" and exc.report is not None:
+            click.echo(json.dumps(exc.report.to_json(), indent=2))
+        raise
     finally:
         progress.close()
-    if report.dry_run_plan is not None:
-        click.echo(render.render_plan(report.dry_run_plan, "text", colour=_colour()), nl=False)
+    if fmt == "json":
+        click.echo(json.dumps(report.to_json(), indent=2))
+        return
+    if report.dry_run:
+        click.echo(render.render_plan(report.run, "text", colour=_colour()), nl=False)
         click.echo("Dry run: nothing was changed.")
         return
+    for warning in report.run.warnings:
+        click.echo(f"note: {warning}", err=True)
     if not report.steps:
-        click.echo(f"Nothing to do: the database is at version {report.from_version}.")
+        click.echo(f"Nothing to do: the database is at version {report.final_version}.")
         return
-    click.echo(f"The database is now at version {report.steps[-1].plan.to_version}.")
+    click.echo(f"The database is now at version {report.final_version}.")
 
 
 class _Progress:
@@ -368,7 +399,7 @@ class _Progress:
 
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--check", is_flag=True, help="Exit 2 when anything is pending, drifted or changed.")
+@click.option("--check", is_flag=True, help="Exit 2 when anything needs attention (pending, drift, changed or out-of-order files, a failed run).")
 @connection_options
 @handle_errors
 def status(fmt: str, check: bool, **kwargs: Any) -> None:
@@ -379,10 +410,10 @@ def status(fmt: str, check: bool, **kwargs: Any) -> None:
     options = _options(kwargs)
     report = _run_async(read_status(options))
     if fmt == "json":
-        click.echo(json.dumps(report, indent=2))
+        click.echo(json.dumps(report.to_json(), indent=2))
     else:
-        click.echo(render.render_template("status.txt.j2", report, colour=_colour()), nl=False)
-    if check and (report["pending"] or report["drift"] or report["changed_files"] or report["problems"]):
+        click.echo(render.render_template("status.txt.j2", report.to_json(), colour=_colour()), nl=False)
+    if check and not report.up_to_date:
         sys.exit(EXIT_CHANGES)
 
 
@@ -400,7 +431,7 @@ def history(fmt: str, **kwargs: Any) -> None:
     if fmt == "json":
         click.echo(json.dumps([r.to_json() for r in records], indent=2))
     else:
-        click.echo(render.render_template("history.txt.j2", {"records": [r.to_json() for r in records]}), nl=False)
+        click.echo(render.render_history([r.to_json() for r in records]), nl=False)
 
 
 @main.command()

@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from milvus_migrate import executor, history, introspect, loader, lock, planner
+from milvus_migrate import __version__, executor, history, introspect, loader, lock, planner, runplan
 from milvus_migrate.config import DEFAULT_HISTORY_COLLECTION, ConnectionSettings
 from milvus_migrate.connection import Session, connect
 from milvus_migrate.errors import (
     ApplyFailed,
-    ChecksumMismatch,
     DataLossRefused,
-    HistoryError,
     MigrateError,
+    PlanDiverged,
+    StalePlan,
     UnsupportedByServer,
 )
 from milvus_migrate.history import HistoryRecord, HistoryStore
 from milvus_migrate.loader import MigrationSet
-from milvus_migrate.ops import Plan
+from milvus_migrate.ops import Direction
 from milvus_migrate.state import State
 
 
@@ -39,24 +42,55 @@ class Options:
 
 @dataclass
 class StepReport:
-    """One version applied or reverted: its plan and what the executor did."""
+    """One step that ran: the planned step and what the executor did."""
 
-    version: int
-    name: str
-    direction: str
-    plan: Plan
+    step: runplan.Step
     result: executor.ApplyResult
     seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.step.to_json(), "seconds": round(self.seconds, 3), **self.result.to_json()}
 
 
 @dataclass
 class RunReport:
-    """What `up`/`down` did; `plan` is the combined preview when dry_run."""
+    """What `up`/`down` planned and did; `dry_run` when it only planned."""
 
-    from_version: int
-    to_version: int
+    run: runplan.RunPlan
     steps: list[StepReport] = field(default_factory=list)
-    dry_run_plan: Plan | None = None
+    dry_run: bool = False
+    failed: StepReport | None = None
+
+    @property
+    def final_version(self) -> int:
+        return self.steps[-1].step.to_version if self.steps else self.run.from_version
+
+    def to_json(self) -> dict[str, Any]:
+        ran = {id(r.step) for r in self.steps} | ({id(self.failed.step)} if self.failed else set())
+        return {
+            **{k: v for k, v in self.run.to_json().items() if k not in ("operations", "steps")},
+            "dry_run": self.dry_run,
+            "ok": self.failed is None,
+            "final_version": self.final_version,
+            "steps": [r.to_json() for r in self.steps],
+            "failed_step": self.failed.to_json() if self.failed else None,
+            "not_run_steps": [s.to_json() for s in self.run.steps if id(s) not in ran] if not self.dry_run else [],
+        }
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """A run plan with the fingerprint of what it was computed from (for `plan --out`)."""
+
+    run: runplan.RunPlan
+    fingerprint: dict[str, Any]
+
+    def to_saved(self) -> dict[str, Any]:
+        """The content of a saved plan file."""
+        return {"format": SAVED_PLAN_FORMAT, "fingerprint": self.fingerprint, "plan": self.run.to_json()}
+
+
+SAVED_PLAN_FORMAT = "milvus-migrate-plan/1"
 
 
 def load(options: Options) -> MigrationSet:
@@ -75,220 +109,196 @@ def load(options: Options) -> MigrationSet:
     return migration_set
 
 
-async def make_plan(options: Options, to: int | None = None, down: bool = False) -> Plan:
-    """What `up` (or `down`) would do, as one plan from the live state to the target version."""
+def read_saved_plan(path: Path) -> dict[str, Any]:
+    """A plan file written by `plan --out`, checked for shape; MigrateError naming the file otherwise."""
+    try:
+        saved = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise MigrateError(f"cannot read the plan file {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise MigrateError(f"{path} is not a plan file written by 'milvus-migrate plan --out' (not JSON: {exc})") from None
+    if not isinstance(saved, dict) or saved.get("format") != SAVED_PLAN_FORMAT or not isinstance(saved.get("plan"), dict):
+        raise MigrateError(f"{path} is not a plan file written by 'milvus-migrate plan --out' (format {SAVED_PLAN_FORMAT})")
+    return saved
+
+
+def versions_of(migration_set: MigrationSet) -> list[runplan.Version]:
+    """Each migration file with the state declared once it is applied."""
+    return [
+        runplan.Version(
+            version=m.version,
+            name=m.name,
+            file=loader.display_path(m.path),
+            description=m.description,
+            checksum=m.checksum,
+            declared=loader.fold(migration_set, m.version),
+        )
+        for m in migration_set.migrations
+    ]
+
+
+async def _compute(
+    session: Session,
+    options: Options,
+    migration_set: MigrationSet,
+    *,
+    direction: Direction | None,
+    to: int | None = None,
+    steps: int | None = None,
+) -> PlannedRun:
+    """Read history and live state once, check the history, and compute the run (direction None: from `to`)."""
+    records, live = await asyncio.gather(_history(session, options).records(), _live(session, options, migration_set))
+    current = history.current_version(records)
+    versions = versions_of(migration_set)
+    runplan.check_history(
+        versions, history.applied_checksums(records), current, loader.display_path(migration_set.directory)
+    )
+    if direction is None:
+        direction = Direction.DOWN if to is not None and to < current else Direction.UP
+    run = runplan.compute_run(
+        versions, current, live, session.caps, direction=direction, to=to, steps=steps, database=options.settings.db_name
+    )
+    fingerprint = runplan.fingerprint(
+        live=live,
+        history_head=(records[-1].seq if records else 0, current),
+        versions=versions,
+        server_version=session.caps.version,
+        tool_version=__version__,
+        database=options.settings.db_name,
+    )
+    return PlannedRun(run, fingerprint)
+
+
+async def make_plan(options: Options, to: int | None = None, down: bool = False) -> PlannedRun:
+    """What `up` (or `down`, or `up`/`down --to`) would do: the same run those commands compute."""
     migration_set = load(options)
     async with connect(options.settings) as session:
-        records = await _history(session, options).records()
-        current = history.current_version(records)
-        target = _target(migration_set, current, to, down)
-        live = await _live(session, options, migration_set)
-        return planner.plan(
-            loader.fold(migration_set, target),
-            live,
-            session.caps,
-            database=options.settings.db_name,
-            from_version=current,
-            to_version=target,
-            direction="down" if down else "up",
-        )
+        return await _compute(session, options, migration_set, direction=Direction.DOWN if down else None, to=to)
 
 
 async def run(
     options: Options,
     *,
-    direction: str,
+    direction: Direction,
     to: int | None = None,
     steps: int | None = None,
     dry_run: bool = False,
     allow_data_loss: bool = False,
+    saved_plan: dict[str, Any] | None = None,
     on_event: executor.EventHandler | None = None,
     on_step: Callable[[StepReport], None] | None = None,
 ) -> RunReport:
-    """`up` or `down`: one version at a time, each recorded once all its operations succeeded.
+    """`up` or `down`: compute the run once (under the lock), refuse data loss on all of it, then apply step by step.
 
-    `on_step` sees each step as soon as it is recorded, so a later failure cannot hide it.
+    Each step is recorded once all its operations succeeded; `on_step` sees it at once, so a later
+    failure cannot hide it. Before each later step the collections it touches are read again and
+    must be what the plan expected. With `saved_plan`, the run must be exactly the saved one.
     """
     migration_set = load(options)
     async with connect(options.settings) as session:
-        store = _history(session, options)
-        records = await store.records()
-        _check_history(migration_set, records)
-        current = history.current_version(records)
-        path = _path(migration_set, current, direction, to, steps)
-        target = path[-1][1] if path else current
         if dry_run:
-            live = await _live(session, options, migration_set)
-            preview = planner.plan(
-                loader.fold(migration_set, target), live, session.caps,
-                database=options.settings.db_name, from_version=current, to_version=target, direction=direction,
-            )  # fmt: skip
-            return RunReport(current, target, dry_run_plan=preview)
-        if not path and direction == "up" and current:
-            # Nothing pending, but Milvus may have drifted from the current version: `plan` shows
-            # the repair, so `up` applies it (recorded as 'reconcile'; the version stays).
-            live = await _live(session, options, migration_set)
-            if not planner.plan(loader.fold(migration_set, current), live, session.caps).is_empty:
-                path = [(current, current)]
-        if not path:
-            return RunReport(current, current)
+            planned = await _compute(session, options, migration_set, direction=direction, to=to, steps=steps)
+            return RunReport(planned.run, dry_run=True)
+        store = _history(session, options)
         async with lock.deployment_lock(
             session.client, session.caps, options.history_collection, timeout=options.lock_timeout, call_timeout=options.settings.timeout
         ):
-            # Another deployment may have moved the database while this one waited for the lock.
-            records = await store.records()
-            _check_history(migration_set, records)
-            if history.current_version(records) != current:
-                current = history.current_version(records)
-                path = _path(migration_set, current, direction, to, steps)
-            live = await _live(session, options, migration_set)
-            _refuse_data_loss(migration_set, path, live, session, allow_data_loss)
-            store.prepare()
-            try:
-                report = RunReport(current, path[-1][1] if path else current)
-                known: State | None = live  # read above; later steps read again after the previous one
-                for version, resulting in path:
-                    kind = "reconcile" if direction == "up" and version == current else direction
-                    step = await _apply_step(
-                        session, options, migration_set, (version, current, resulting), kind, store, on_event, known
+            if saved_plan is not None:
+                saved_direction = Direction(saved_plan["plan"].get("direction", "up"))
+                if saved_direction is not direction:
+                    raise MigrateError(
+                        f"the saved plan goes {saved_direction.value}; apply it with 'milvus-migrate {saved_direction.value} --plan FILE'"
                     )
-                    known, current = None, resulting
-                    report.steps.append(step)
+                to = saved_plan["plan"].get("target_version")
+            planned = await _compute(session, options, migration_set, direction=direction, to=to, steps=steps)
+            if saved_plan is not None:
+                _check_saved(saved_plan, planned)
+            report = RunReport(planned.run)
+            if planned.run.destructive_ops and not allow_data_loss:
+                raise DataLossRefused([f"{op.describe()}: {op.reason}" for op in planned.run.destructive_ops])
+            if planned.run.is_empty:
+                return report
+            store.prepare()  # a first `up` creates the history collection while its first step runs
+            try:
+                for i, step in enumerate(planned.run.steps):
+                    if i:
+                        await _check_expected(session, options, step)
+                    step_report = await _apply_step(session, options, step, store, on_event)
+                    if not step_report.result.ok:
+                        report.failed = step_report
+                        raise ApplyFailed(_failure_message(step, step_report.result), report=report)
+                    report.steps.append(step_report)
                     if on_step is not None:
-                        on_step(step)
+                        on_step(step_report)
                 return report
             finally:
                 await store.aclose()
 
 
+def _check_saved(saved: dict[str, Any], planned: PlannedRun) -> None:
+    """Refuse a saved plan whose inputs moved, or that no longer matches what would run now."""
+    reasons = runplan.stale_reasons(saved.get("fingerprint") or {}, planned.fingerprint)
+    if not reasons and saved["plan"] != json.loads(json.dumps(planned.run.to_json())):
+        reasons = ["the plan computed now differs from the saved one (migration file templates or --var values changed?)"]
+    if reasons:
+        raise StalePlan(reasons)
+
+
+async def _check_expected(session: Session, options: Options, step: runplan.Step) -> None:
+    """Refuse to start `step` when the collections it touches are not what the simulation expected."""
+    live = await introspect.read_state(
+        session.client, step.touched, session.caps, concurrency=options.concurrency, timeout=options.settings.timeout
+    )
+    expected = State(collections={n: c for n, c in step.before.collections.items() if n in step.touched})
+    differences = runplan.differences(expected, live, session.caps)
+    if differences:
+        raise PlanDiverged(step.name, differences)
+
+
 async def _apply_step(
     session: Session,
     options: Options,
-    migration_set: MigrationSet,
-    versions: tuple[int, int, int],
-    direction: str,
+    step: runplan.Step,
     store: HistoryStore,
     on_event: executor.EventHandler | None,
-    live: State | None,
 ) -> StepReport:
-    """Plan from the live state to `resulting`, apply, then record (version, from, resulting) as one step."""
-    version, from_version, resulting = versions
+    """Apply one step and record it; a failure is recorded too (it never blocks a rerun)."""
     started = time.monotonic()
-    if live is None:
-        live = await _live(session, options, migration_set)
-    step_plan = planner.plan(
-        loader.fold(migration_set, resulting), live, session.caps,
-        database=options.settings.db_name, from_version=from_version, to_version=resulting,
-        direction="down" if direction == "down" else "up",
-    )  # fmt: skip
-    result = await executor.apply(step_plan, session, concurrency=options.concurrency, on_event=on_event)
-    migration = migration_set.get(version)
-    name = migration.name if migration else f"{version:04d}"
-    if not result.ok:
-        raise ApplyFailed(_failure_message(version, name, direction, result))
+    result = await executor.apply(step.plan, session, concurrency=options.concurrency, on_event=on_event)
     seconds = time.monotonic() - started
-    await store.append(
-        [
-            {
-                "version": version,
-                "name": name,
-                "checksum": migration.checksum if migration else "",
-                "direction": direction,
-                "current_version": resulting,
-                "duration_ms": int(seconds * 1000),
-            }
-        ]
+    record = HistoryRecord.new(
+        version=step.version,
+        name=step.name,
+        checksum=step.checksum,
+        direction=step.direction if result.ok else Direction.FAILED,
+        current_version=step.to_version if result.ok else step.from_version,
+        duration_ms=int(seconds * 1000),
+        detail="" if result.ok else history.encode_detail(result.failure_detail()),
     )
-    return StepReport(version, name, direction, step_plan, result, seconds)
+    if result.ok:
+        await store.append([record])
+    else:
+        # Best effort: the failure's cause (a server gone away) may stop this write too; the error stands.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(store.append([record]), timeout=min(FAILURE_RECORD_TIMEOUT, options.settings.timeout))
+    return StepReport(step, result, seconds)
 
 
-def _failure_message(version: int, name: str, direction: str, result: executor.ApplyResult) -> str:
-    op, reason = result.failed  # type: ignore[misc]
-    lines = [f"{direction} {name} failed at: {op.describe()}: {reason}"]
+# How long recording a failed step may take before the failure is reported without its record.
+FAILURE_RECORD_TIMEOUT = 15.0
+
+
+def _failure_message(step: runplan.Step, result: executor.ApplyResult) -> str:
+    lines = [f"{step.direction.value} {step.name} failed at: {failure}" for failure in result.failure_lines()]
     if result.ran:
         lines.append("Done before the failure: " + "; ".join(o.describe() for o in result.ran))
     if result.not_run:
         lines.append("Not run: " + "; ".join(o.describe() for o in result.not_run))
-    lines.append(f"Version {version} was not recorded; fix the cause and run the same command again to continue.")
+    lines.append(
+        f"Version {step.version} was not recorded; fix the cause and run the same command again to continue "
+        "('milvus-migrate status' shows this failure until then)."
+    )
     return "\n".join(lines)
-
-
-def _refuse_data_loss(
-    migration_set: MigrationSet, path: list[tuple[int, int]], live: State, session: Session, allow: bool
-) -> None:
-    """Plan every step ahead (assuming each lands as declared) and refuse before anything runs."""
-    previous = live
-    destructive: list[str] = []
-    for _, resulting in path:
-        desired = loader.fold(migration_set, resulting)
-        step = planner.plan(desired, previous, session.caps)
-        destructive += [f"{op.describe()}: {op.reason}" for op in step.destructive_ops]
-        previous = desired
-    if destructive and not allow:
-        raise DataLossRefused(destructive)
-
-
-def _path(
-    migration_set: MigrationSet, current: int, direction: str, to: int | None, steps: int | None
-) -> list[tuple[int, int]]:
-    """(version, version after the step) pairs, in the order they run."""
-    versions = migration_set.versions
-    if to is not None and to != 0 and to not in versions:
-        raise MigrateError(f"version {to} does not exist (known versions: {', '.join(map(str, versions)) or 'none'})")
-    if direction == "up":
-        target = migration_set.latest_version if to is None else to
-        if target < current:
-            raise MigrateError(f"the database is at version {current}, above {target}; use 'milvus-migrate down --to {target}'")
-        return [(v, v) for v in versions if current < v <= target]
-    applied = [v for v in versions if v <= current]
-    if to is not None:
-        if to > current:
-            raise MigrateError(f"the database is at version {current}, below {to}; use 'milvus-migrate up --to {to}'")
-        reverted = [v for v in applied if v > to]
-    else:
-        reverted = applied[len(applied) - (steps or 1) :] if applied else []
-    out = []
-    for v in sorted(reverted, reverse=True):
-        out.append((v, _below(migration_set, v)))
-    return out
-
-
-def _below(migration_set: MigrationSet, version: int) -> int:
-    lower = [v for v in migration_set.versions if v < version]
-    return lower[-1] if lower else 0
-
-
-def _target(migration_set: MigrationSet, current: int, to: int | None, down: bool) -> int:
-    if to is not None:
-        if to != 0 and to not in migration_set.versions:
-            raise MigrateError(f"version {to} does not exist (known versions: {', '.join(map(str, migration_set.versions)) or 'none'})")
-        return to
-    return _below(migration_set, current) if down else migration_set.latest_version
-
-
-def _check_history(migration_set: MigrationSet, records: list[HistoryRecord]) -> None:
-    """Refuse to run on a history that does not match the files (missing files, changed files)."""
-    applied = history.applied_checksums(records)
-    missing = sorted(v for v in applied if migration_set.get(v) is None)
-    if missing:
-        names = ", ".join(applied[v][0] for v in missing)
-        raise HistoryError(
-            f"the database history records applied versions whose files are missing from {migration_set.directory}: "
-            f"{names}. Restore those files, or 'milvus-migrate stamp VERSION' to record the version the database really is at."
-        )
-    changed = changed_files(migration_set, records)
-    if changed:
-        raise ChecksumMismatch(changed)
-
-
-def changed_files(migration_set: MigrationSet, records: list[HistoryRecord]) -> list[tuple[str, str, str]]:
-    """(file, recorded checksum, current checksum) for applied files that changed since."""
-    out = []
-    for version, (_, recorded) in sorted(history.applied_checksums(records).items()):
-        migration = migration_set.get(version)
-        if migration is not None and migration.checksum != recorded:
-            out.append((loader.display_path(migration.path), recorded, migration.checksum))
-    return out
 
 
 def _history(session: Session, options: Options) -> HistoryStore:
@@ -305,55 +315,120 @@ async def _live(session: Session, options: Options, migration_set: MigrationSet)
     )
 
 
-async def status(options: Options) -> dict[str, Any]:
-    """Where the database is: versions, pending, drift, changed files, unmanaged collections, lock."""
+@dataclass
+class StatusReport:
+    """Where a database stands against the migration files."""
+
+    database: str
+    backend: str
+    current_version: int
+    latest_version: int
+    pending: list[int]
+    drift: list[dict[str, str]]
+    changed_files: list[dict[str, str]]
+    out_of_order: list[dict[str, Any]]
+    unmanaged_collections: list[str]
+    lock_holder: str | None
+    problems: list[str]
+    last_failure: dict[str, Any] | None
+
+    @property
+    def attention(self) -> list[str]:
+        """What needs attention, most urgent first ([] when the database is up to date)."""
+        out = []
+        if self.last_failure:
+            out.append(f"the last {self.last_failure['direction']} of {self.last_failure['name']} failed")
+        if self.problems:
+            out.append(f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''} with the history")
+        if self.changed_files:
+            out.append(f"{len(self.changed_files)} applied file{'s' if len(self.changed_files) != 1 else ''} changed")
+        if self.out_of_order:
+            out.append(f"{len(self.out_of_order)} out-of-order file{'s' if len(self.out_of_order) != 1 else ''}")
+        if self.drift:
+            out.append(f"Milvus drifted from version {self.current_version}")
+        if self.pending:
+            out.append(f"{len(self.pending)} pending version{'s' if len(self.pending) != 1 else ''}")
+        return out
+
+    @property
+    def up_to_date(self) -> bool:
+        return not self.attention
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "backend": self.backend,
+            "up_to_date": self.up_to_date,
+            "attention": self.attention,
+            "current_version": self.current_version,
+            "latest_version": self.latest_version,
+            "pending": self.pending,
+            "drift": self.drift,
+            "changed_files": self.changed_files,
+            "out_of_order": self.out_of_order,
+            "unmanaged_collections": self.unmanaged_collections,
+            "lock_holder": self.lock_holder,
+            "problems": self.problems,
+            "last_failure": self.last_failure,
+        }
+
+
+async def status(options: Options) -> StatusReport:
+    """Where the database is: versions, pending, drift, changed files, failures, unmanaged collections, lock."""
     migration_set = load(options)
     async with connect(options.settings) as session:
-        records = await _history(session, options).records()
-        current = history.current_version(records)
-        managed = migration_set.managed_collections()
-        live = await _live(session, options, migration_set)
-        problems: list[str] = []
-        drift: list[dict[str, Any]] = []
-        if current == 0 or migration_set.get(current) is not None:
-            try:
-                drift_plan = planner.plan(loader.fold(migration_set, current), live, session.caps)
-                drift = [{"op": op.op, "collection": op.collection_name, "description": op.describe()} for op in drift_plan.ops]
-            except UnsupportedByServer as exc:
-                problems.append(str(exc))
-        else:
-            problems.append(f"the history says version {current}, but no migration file has that version")
-        missing = sorted(v for v in history.applied_checksums(records) if migration_set.get(v) is None)
-        if missing:
-            problems.append(
-                f"recorded versions without a file: {', '.join(map(str, missing))}; restore the files, or record the "
-                "version the database is really at with 'milvus-migrate stamp VERSION'"
-            )
-        if not records and live.collections:
-            problems.append(
-                f"no history, but {len(live.collections)} declared collection(s) exist ({', '.join(sorted(live.collections))}); "
-                "if they match a version, adopt it with 'milvus-migrate stamp VERSION'"
-            )
-        everything = await introspect.list_collections(session.client, options.settings.timeout)
-        unmanaged = [
+        records, live, everything, holder = await asyncio.gather(
+            _history(session, options).records(),
+            _live(session, options, migration_set),
+            introspect.list_collections(session.client, options.settings.timeout),
+            lock.current_holder(session.client, session.caps, options.history_collection, options.settings.timeout),
+        )
+    current = history.current_version(records)
+    versions = versions_of(migration_set)
+    applied = history.applied_checksums(records)
+    problems: list[str] = []
+    drift: list[dict[str, str]] = []
+    declared = next((v.declared for v in versions if v.version == current), State() if current == 0 else None)
+    if declared is None:
+        problems.append(f"the history says version {current}, but no migration file has that version")
+    else:
+        try:
+            drift_plan = planner.plan(declared, live, session.caps)
+            drift = [{"op": op.op, "collection": op.collection_name, "description": op.describe()} for op in drift_plan.ops]
+        except UnsupportedByServer as exc:
+            problems.append(str(exc))
+    missing = sorted(v for v in applied if migration_set.get(v) is None)
+    if missing:
+        problems.append(
+            f"recorded versions without a file: {', '.join(map(str, missing))}; restore the files, or record the "
+            "version the database is really at with 'milvus-migrate stamp VERSION'"
+        )
+    if not records and live.collections:
+        problems.append(
+            f"no history, but {len(live.collections)} declared collection(s) exist ({', '.join(sorted(live.collections))}); "
+            "if they match a version, adopt it with 'milvus-migrate stamp VERSION'"
+        )
+    managed = migration_set.managed_collections()
+    failure = history.last_failure(records)
+    return StatusReport(
+        database=options.settings.db_name,
+        backend=session.caps.label,
+        current_version=current,
+        latest_version=migration_set.latest_version,
+        pending=[v.version for v in versions if v.version > current],
+        drift=drift,
+        changed_files=[
+            {"file": f, "recorded_checksum": r, "checksum": c} for f, r, c in runplan.changed_files(versions, applied)
+        ],
+        out_of_order=[{"file": v.file, "version": v.version} for v in versions if v.version <= current and v.version not in applied],
+        unmanaged_collections=[
             n for n in everything
             if n not in managed and n != options.history_collection and not lock.is_lock_object(n, options.history_collection)
-        ]  # fmt: skip
-        holder = await lock.current_holder(session.client, session.caps, options.history_collection, options.settings.timeout)
-        return {
-            "database": options.settings.db_name,
-            "current_version": current,
-            "latest_version": migration_set.latest_version,
-            "pending": [v for v in migration_set.versions if v > current],
-            "drift": drift,
-            "changed_files": [
-                {"file": f, "recorded_checksum": r, "checksum": c} for f, r, c in changed_files(migration_set, records)
-            ],
-            "unmanaged_collections": unmanaged,
-            "lock_holder": holder,
-            "problems": problems,
-            "backend": session.caps.label,
-        }
+        ],  # fmt: skip
+        lock_holder=holder,
+        problems=problems,
+        last_failure=None if failure is None else {**failure.to_json(), **history.failure_detail(failure)},
+    )
 
 
 async def read_history(options: Options) -> list[HistoryRecord]:
@@ -374,16 +449,17 @@ async def stamp(options: Options, version: int) -> list[HistoryRecord]:
         ):
             current = history.current_version(await store.records())
             if version > current:
-                rows = [
-                    {"version": m.version, "name": m.name, "checksum": m.checksum, "direction": "stamp",
-                     "current_version": m.version, "duration_ms": 0}
-                    for m in migration_set.migrations if current < m.version <= version
+                stamped = [m for m in migration_set.migrations if current < m.version <= version]
+                records = [
+                    HistoryRecord.new(version=m.version, name=m.name, checksum=m.checksum, direction=Direction.STAMP, current_version=m.version)
+                    for m in stamped
                 ]  # fmt: skip
             else:
                 m = migration_set.get(version)
-                rows = [{"version": version, "name": m.name if m else "0000", "checksum": "", "direction": "stamp",
-                         "current_version": version, "duration_ms": 0}]  # fmt: skip
-            return await store.append(rows)
+                records = [
+                    HistoryRecord.new(version=version, name=m.name if m else "0000", checksum="", direction=Direction.STAMP, current_version=version)
+                ]  # fmt: skip
+            return await store.append(records)
 
 
 async def repair(options: Options) -> list[HistoryRecord]:
@@ -396,13 +472,12 @@ async def repair(options: Options) -> list[HistoryRecord]:
         ):
             records = await store.records()
             current = history.current_version(records)
-            rows = []
-            for version, (_, recorded) in sorted(history.applied_checksums(records).items()):
-                m = migration_set.get(version)
-                if m is not None and m.checksum != recorded:
-                    rows.append({"version": version, "name": m.name, "checksum": m.checksum, "direction": "repair",
-                                 "current_version": current, "duration_ms": 0})  # fmt: skip
-            return await store.append(rows) if rows else []
+            repaired = [
+                HistoryRecord.new(version=version, name=m.name, checksum=m.checksum, direction=Direction.REPAIR, current_version=current)
+                for version, (_, recorded) in sorted(history.applied_checksums(records).items())
+                if (m := migration_set.get(version)) is not None and m.checksum != recorded
+            ]  # fmt: skip
+            return await store.append(repaired) if repaired else []
 
 
 async def unlock(options: Options) -> str | None:

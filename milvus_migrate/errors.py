@@ -43,10 +43,6 @@ class ConnectionFailed(MigrateError):
     """Milvus could not be reached; the message names the redacted URI."""
 
 
-class MilvusCallFailed(MigrateError):
-    """A Milvus call failed; `operation` names what was attempted."""
-
-
 class UnsupportedByServer(MigrateError):
     """The declared state needs something the connected Milvus cannot do."""
 
@@ -83,6 +79,39 @@ class ChecksumMismatch(MigrateError):
         )
 
 
+class OutOfOrderMigration(MigrateError):
+    """Files with versions at or below the database's version that were never applied (a merged branch)."""
+
+    def __init__(self, files: list[tuple[str, int]], current: int):
+        self.files, self.current = files, current
+        lines = "\n".join(f"  - {file} (version {version})" for file, version in files)
+        super().__init__(
+            f"migration files below the database's version {current} were never applied:\n{lines}\n"
+            f"Files apply in version order: renumber each above {current} (e.g. as version {current + 1}) and run again."
+        )
+
+
+class StalePlan(MigrateError):
+    """A saved plan whose inputs changed since it was made; nothing ran."""
+
+    def __init__(self, reasons: list[str]):
+        self.reasons = reasons
+        lines = "\n".join(f"  - {r}" for r in reasons)
+        super().__init__(f"the plan is stale, so nothing was changed:\n{lines}\nMake a new plan with 'milvus-migrate plan --out FILE'.")
+
+
+class PlanDiverged(MigrateError):
+    """Milvus changed under a running `up`/`down`: a step found another state than the plan expected."""
+
+    def __init__(self, step: str, differences: list[str]):
+        self.step, self.differences = step, differences
+        lines = "\n".join(f"  - {d}" for d in differences)
+        super().__init__(
+            f"Milvus changed while this run was applying: before {step} it is not what the plan expected "
+            f"(to match the plan it would need):\n{lines}\nNothing of {step} ran; run 'milvus-migrate plan' to see the new plan."
+        )
+
+
 class LockHeld(MigrateError):
     """Another deployment holds the migration lock."""
 
@@ -92,7 +121,14 @@ class HistoryError(MigrateError):
 
 
 class ApplyFailed(MigrateError):
-    """An operation failed while applying a plan; the message lists what ran and what did not."""
+    """An operation failed while applying a plan; the message lists what ran and what did not.
+
+    `report` is the run's report up to the failure (commands.RunReport), for machine-readable output.
+    """
+
+    def __init__(self, message: str, report: object = None):
+        super().__init__(message)
+        self.report = report
 
 
 def did_you_mean(word: str, choices: object) -> str:

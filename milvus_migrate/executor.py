@@ -32,15 +32,40 @@ EventHandler = Callable[[Event], None]
 
 @dataclass
 class ApplyResult:
-    """What ran, what failed (with the server's reason) and what never started."""
+    """What ran, what failed (each failure with the server's reason) and what never started."""
 
     ran: list[Operation] = field(default_factory=list)
-    failed: tuple[Operation, str] | None = None
+    failures: list[tuple[Operation, str]] = field(default_factory=list)
     not_run: list[Operation] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.failed is None
+        return not self.failures
+
+    @property
+    def failed(self) -> tuple[Operation, str] | None:
+        """The first failure, if any."""
+        return self.failures[0] if self.failures else None
+
+    def failure_lines(self) -> list[str]:
+        """'operation: reason' for every failure (operations of one batch may fail together)."""
+        return [f"{op.describe()}: {reason}" for op, reason in self.failures]
+
+    def failure_detail(self) -> dict[str, Any]:
+        """What a failed step's history record keeps: the failing operation(s), the server's message, counts."""
+        return {
+            "operation": "; ".join(op.describe() for op, _ in self.failures),
+            "message": "; ".join(reason for _, reason in self.failures),
+            "ran": len(self.ran),
+            "not_run": len(self.not_run),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ran": [op.to_json() for op in self.ran],
+            "failed": [{**op.to_json(), "message": reason} for op, reason in self.failures],
+            "not_run": [op.to_json() for op in self.not_run],
+        }
 
 
 async def apply(
@@ -94,7 +119,7 @@ class _Runner:
                 await self.execute_with_retries(op)
             except Exception as exc:  # every failure is reported with the server's reason
                 message = self.session.settings.scrub(error_message(exc))
-                self.result.failed = self.result.failed or (op, message)
+                self.result.failures.append((op, message))
                 self.stop.set()
                 self.on_event(Event("failed", op, time.monotonic() - started, message))
                 return False

@@ -8,11 +8,13 @@ import datetime as dt
 import getpass
 import socket
 import time
-from dataclasses import asdict, dataclass
+import json
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from milvus_migrate import __version__
 from milvus_migrate.errors import HistoryError
+from milvus_migrate.ops import Direction
 
 # Milvus needs a vector field and an index before it can query a collection: a 2-d placeholder.
 _PLACEHOLDER_VECTOR = [0.0, 0.0]
@@ -21,21 +23,41 @@ _TEXT = 1024
 
 @dataclass(frozen=True)
 class HistoryRecord:
-    """One applied step. `current_version` is the database's version once the step completed."""
+    """One recorded step. `current_version` is the database's version once the step completed."""
 
     seq: int
     version: int
     name: str
     checksum: str
-    direction: str  # up | down | stamp | repair | reconcile (drift repaired by `up`)
+    direction: Direction
     current_version: int
     applied_at: str
     applied_by: str
     duration_ms: int
     tool_version: str
+    # JSON of a failed step (operation, message, ran, not_run); '' otherwise. Newer than the other
+    # fields: a history collection made by milvus-migrate 0.1 has no such field, and keeps working.
+    detail: str = ""
+
+    @classmethod
+    def new(
+        cls, *, version: int, name: str, checksum: str, direction: Direction, current_version: int,
+        duration_ms: int = 0, detail: str = "",
+    ) -> HistoryRecord:  # fmt: skip
+        """A record made by this process now; HistoryStore.append numbers it."""
+        return cls(
+            seq=0, version=version, name=name, checksum=checksum, direction=direction,
+            current_version=current_version, applied_at=now(), applied_by=applied_by(),
+            duration_ms=duration_ms, tool_version=__version__, detail=detail,
+        )  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "direction": self.direction.value}
+
+
+_FIELDS = tuple(HistoryRecord.__dataclass_fields__)
+_REQUIRED_FIELDS = tuple(f for f in _FIELDS if f != "detail")
+_DETAIL_MAX = 4096
 
 
 def applied_by() -> str:
@@ -60,13 +82,44 @@ def applied_checksums(records: list[HistoryRecord]) -> dict[int, tuple[str, str]
     """version -> (name, checksum) for every version applied at the current version, as last recorded."""
     applied: dict[int, tuple[str, str]] = {}
     for r in records:
-        if r.direction in ("up", "stamp", "repair") and r.checksum:
+        if r.direction in (Direction.UP, Direction.STAMP, Direction.REPAIR) and r.checksum:
             applied[r.version] = (r.name, r.checksum)
-        elif r.direction == "down":
+        elif r.direction is Direction.DOWN:
             applied.pop(r.version, None)
         for v in [v for v in applied if v > r.current_version]:
             del applied[v]
     return applied
+
+
+def last_failure(records: list[HistoryRecord]) -> HistoryRecord | None:
+    """The latest failed attempt, unless that version succeeded since (a failure never blocks a rerun)."""
+    for i in range(len(records) - 1, -1, -1):
+        r = records[i]
+        if r.direction is Direction.FAILED:
+            later = records[i + 1 :]
+            if any(x.version == r.version and x.direction is not Direction.FAILED for x in later):
+                return None
+            return r
+    return None
+
+
+def failure_detail(record: HistoryRecord) -> dict[str, Any]:
+    """The parsed detail of a failed record ({} when it has none)."""
+    try:
+        value = json.loads(record.detail) if record.detail else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def encode_detail(detail: dict[str, Any]) -> str:
+    """JSON of `detail`, shortened to fit the history's detail field."""
+    text = json.dumps(detail, ensure_ascii=False)
+    if len(text) > _DETAIL_MAX and "message" in detail:
+        cut = len(text) - _DETAIL_MAX + 1
+        detail = {**detail, "message": str(detail["message"])[: max(len(str(detail["message"])) - cut, 0)] + "…"}
+        text = json.dumps(detail, ensure_ascii=False)
+    return text[:_DETAIL_MAX]
 
 
 class HistoryStore:
@@ -77,6 +130,7 @@ class HistoryStore:
         # Session.create_collection: recovers what a killed Milvus Lite run leaves behind.
         self._create_collection = create_collection or client.create_collection
         self._ensured: asyncio.Future[None] | None = None
+        self.has_detail = True  # False on a history collection made before the detail field existed
 
     async def exists(self) -> bool:
         return bool(await self.client.has_collection(self.name, timeout=self.timeout))
@@ -115,6 +169,7 @@ class HistoryStore:
             schema.add_field("applied_by", DataType.VARCHAR, max_length=_TEXT)
             schema.add_field("duration_ms", DataType.INT64)
             schema.add_field("tool_version", DataType.VARCHAR, max_length=64)
+            schema.add_field("detail", DataType.VARCHAR, max_length=_DETAIL_MAX * 4)  # max_length counts bytes
             schema.add_field("placeholder", DataType.FLOAT_VECTOR, dim=2)
             try:
                 await self._create_collection(self.name, schema=schema, timeout=self.timeout, consistency_level="Strong")
@@ -123,7 +178,9 @@ class HistoryStore:
                 if not await self.exists():
                     raise
         described = await self.client.describe_collection(self.name, timeout=self.timeout)
-        missing = set(HistoryRecord.__dataclass_fields__) - {f["name"] for f in described.get("fields", [])}
+        present = {f["name"] for f in described.get("fields", [])}
+        self.has_detail = "detail" in present
+        missing = set(_REQUIRED_FIELDS) - present
         if missing:
             raise HistoryError(
                 f"the history collection '{self.name}' does not hold milvus-migrate records "
@@ -148,7 +205,10 @@ class HistoryStore:
         await self.ensure()
         # ensure() checked the schema, so every row has every field.
         rows = await self._query_all()
-        records = [HistoryRecord(**{k: row[k] for k in HistoryRecord.__dataclass_fields__}) for row in rows]
+        records = [
+            HistoryRecord(**{k: row[k] for k in _FIELDS if k in row} | {"direction": Direction(row["direction"])})
+            for row in rows
+        ]
         return sorted(records, key=lambda r: r.seq)
 
     async def _query_all(self) -> list[dict[str, Any]]:
@@ -160,7 +220,7 @@ class HistoryStore:
                 return await self.client.query(
                     self.name,
                     filter="seq >= 0",
-                    output_fields=list(HistoryRecord.__dataclass_fields__),
+                    output_fields=list(_FIELDS if self.has_detail else _REQUIRED_FIELDS),
                     consistency_level="Strong",
                     timeout=self.timeout,
                 )
@@ -170,25 +230,17 @@ class HistoryStore:
             await asyncio.sleep(1.0)
             await self.client.load_collection(self.name, timeout=self.timeout)
 
-    async def append(self, records: list[dict[str, Any]]) -> list[HistoryRecord]:
-        """Append steps (HistoryRecord fields without seq/applied_at/applied_by/tool_version)."""
+    async def append(self, records: list[HistoryRecord]) -> list[HistoryRecord]:
+        """Append records made with HistoryRecord.new(), numbered after the last one; returns them numbered."""
         await self.ensure()
         existing = await self.records()
         seq = existing[-1].seq + 1 if existing else 1
-        full = []
-        for offset, values in enumerate(records):
-            full.append(
-                HistoryRecord(
-                    seq=seq + offset,
-                    applied_at=now(),
-                    applied_by=applied_by(),
-                    tool_version=__version__,
-                    **values,
-                )
-            )
-        await self.client.insert(
-            self.name,
-            [{**r.to_json(), "placeholder": _PLACEHOLDER_VECTOR} for r in full],
-            timeout=self.timeout,
-        )
-        return full
+        numbered = [replace(r, seq=seq + i) for i, r in enumerate(records)]
+        rows = []
+        for r in numbered:
+            row = {**r.to_json(), "placeholder": _PLACEHOLDER_VECTOR}
+            if not self.has_detail:
+                row.pop("detail")
+            rows.append(row)
+        await self.client.insert(self.name, rows, timeout=self.timeout)
+        return numbered

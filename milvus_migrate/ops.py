@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum, StrEnum
+from enum import Enum, IntEnum
 from typing import Any, ClassVar
 
 from milvus_migrate.state import CollectionState, FieldState, IndexState
@@ -26,12 +26,26 @@ class Phase(IntEnum):
     DROP_COLLECTIONS = 110  # a removed collection goes last, once no alias points at it any more
 
 
-class Category(StrEnum):
+class Category(str, Enum):
     """How a plan line is marked: + adds, - removes, ~ changes."""
 
     ADD = "+"
     REMOVE = "-"
     CHANGE = "~"
+
+
+class Direction(str, Enum):
+    """What a step or a history record did to the database's version."""
+
+    UP = "up"
+    DOWN = "down"
+    RECONCILE = "reconcile"  # `up` repaired drift at the current version
+    STAMP = "stamp"  # recorded without changing Milvus
+    REPAIR = "repair"  # new checksums of edited, applied files accepted
+    FAILED = "failed"  # a step that failed part-way; never changes the recorded version
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -201,7 +215,7 @@ class AlterCollectionProperties(Operation):
     before: dict[str, str | None]
 
     def describe(self) -> str:
-        changes = ", ".join(f"{k}: {self.before.get(k)!s} → {v}" for k, v in sorted(self.properties.items()))
+        changes = ", ".join(f"{k}: {_unset(self.before.get(k))} → {v}" for k, v in sorted(self.properties.items()))
         return f"set properties of {self.collection_name}: {changes}"
 
     def details(self) -> dict[str, Any]:
@@ -353,10 +367,6 @@ class Plan:
     def destructive_ops(self) -> tuple[Operation, ...]:
         return tuple(op for op in self.ops if op.destructive)
 
-    def collections(self) -> list[str]:
-        """Collections the plan touches, in order of first appearance."""
-        return list(dict.fromkeys(op.collection_name for op in self.ops))
-
     def to_json(self) -> dict[str, Any]:
         return {
             "database": self.database,
@@ -372,3 +382,8 @@ class Plan:
 
 def _format_params(params: dict[str, Any]) -> str:
     return "{" + ", ".join(f"{k}: {v}" for k, v in sorted(params.items())) + "}"
+
+
+def _unset(value: str | None) -> str:
+    # A property that is not set yet reads "(unset)", never Python's "None".
+    return "(unset)" if value is None else value
