@@ -373,6 +373,8 @@ class _Progress:
             self.running.pop(id(event.op), None)
             if event.kind == "done":
                 click.echo(f"  {event.op.category.value} {event.op.describe()} ({event.seconds:.1f} s)", err=True)
+                if self.verbose:
+                    click.echo(f"      why: {event.op.reason}", err=True)
             elif event.kind == "failed":
                 click.echo(f"  ! {event.op.describe()} failed: {event.message}", err=True)
 

@@ -15,6 +15,8 @@ from click.testing import CliRunner, Result
 
 from milvus_migrate.cli import main
 
+pytest_plugins = ["pytester"]  # the pytest plugin milvus-migrate ships is tested as a user's suite would use it
+
 SERVER_ENV = "MILVUS_MIGRATE_TEST_SERVER_URI"  # reuse a running 2.3.5 server instead of starting one
 
 
