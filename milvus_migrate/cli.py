@@ -465,6 +465,32 @@ def repair(lock_timeout: float, **kwargs: Any) -> None:
 
 
 @main.command()
+@click.option("--collection", "collections", multiple=True, help="Declare only this collection (repeatable; default: all).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the file here (e.g. migrations/0001_baseline.yaml) instead of printing it.")
+@connection_options
+@handle_errors
+def inspect(collections: tuple[str, ...], output: Path | None, **kwargs: Any) -> None:
+    """Write a migration file declaring the live collections (adopt an existing deployment)."""
+    from milvus_migrate.commands import inspect as read_live
+    from milvus_migrate.scaffold import write_schema
+
+    text = _run_async(read_live(_options(kwargs), list(collections)))
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    if output.exists():
+        raise MigrateError(f"{output} exists; choose another file name (inspect never overwrites a file)")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        write_schema(output.parent)  # the file's first line points editors at it
+    except OSError as exc:
+        raise MigrateError(f"cannot write {output}: {exc.strerror or exc}") from None
+    click.echo(f"Wrote {output}. Next: 'milvus-migrate validate', then 'milvus-migrate stamp VERSION' to adopt it.", err=True)
+
+
+@main.command()
 @connection_options
 @handle_errors
 def unlock(**kwargs: Any) -> None:

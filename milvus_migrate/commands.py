@@ -96,11 +96,7 @@ SAVED_PLAN_FORMAT = "milvus-migrate-plan/1"
 def load(options: Options) -> MigrationSet:
     """The migration files, validated offline (SpecError lists every problem); nothing touches Milvus."""
     migration_set = loader.load_migrations(options.directory, options.variables)
-    reserved = {
-        name
-        for name in migration_set.managed_collections()
-        if name == options.history_collection or lock.is_lock_object(name, options.history_collection)
-    }
+    reserved = {name for name in migration_set.managed_collections() if is_own_collection(name, options)}
     if reserved:
         raise MigrateError(
             f"collection name(s) {', '.join(sorted(reserved))} are reserved for milvus-migrate's history; "
@@ -421,10 +417,7 @@ async def status(options: Options) -> StatusReport:
             {"file": f, "recorded_checksum": r, "checksum": c} for f, r, c in runplan.changed_files(versions, applied)
         ],
         out_of_order=[{"file": v.file, "version": v.version} for v in versions if v.version <= current and v.version not in applied],
-        unmanaged_collections=[
-            n for n in everything
-            if n not in managed and n != options.history_collection and not lock.is_lock_object(n, options.history_collection)
-        ],  # fmt: skip
+        unmanaged_collections=[n for n in everything if n not in managed and not is_own_collection(n, options)],
         lock_holder=holder,
         problems=problems,
         last_failure=None if failure is None else {**failure.to_json(), **history.failure_detail(failure)},
@@ -478,6 +471,33 @@ async def repair(options: Options) -> list[HistoryRecord]:
                 if (m := migration_set.get(version)) is not None and m.checksum != recorded
             ]  # fmt: skip
             return await store.append(repaired) if repaired else []
+
+
+def is_own_collection(name: str, options: Options) -> bool:
+    """Whether `name` is one of milvus-migrate's own collections (history, lock)."""
+    return name == options.history_collection or lock.is_lock_object(name, options.history_collection)
+
+
+async def inspect(options: Options, collections: list[str] | None = None) -> str:
+    """A migration file declaring the live collections (all but the tool's own, or those named)."""
+    from milvus_migrate import writer
+
+    async with connect(options.settings) as session:
+        every = await introspect.list_collections(session.client, options.settings.timeout)
+        if collections:
+            unknown = sorted(set(collections) - set(every))
+            if unknown:
+                raise MigrateError(
+                    f"no collection {', '.join(unknown)} in database {options.settings.db_name!r} "
+                    f"(it has: {', '.join(n for n in every if not is_own_collection(n, options)) or 'none'})"
+                )
+            chosen = sorted(set(collections))
+        else:
+            chosen = [n for n in every if not is_own_collection(n, options)]
+        live = await introspect.read_state(
+            session.client, chosen, session.caps, concurrency=options.concurrency, timeout=options.settings.timeout
+        )
+        return writer.migration_file(live, session.caps)
 
 
 async def unlock(options: Options) -> str | None:

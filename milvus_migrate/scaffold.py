@@ -53,5 +53,12 @@ def write_next(directory: Path, message: str, collections: list[str], variables:
     else:
         body.append(_EXAMPLE.rstrip())
     path.write_text("\n".join(body) + "\n", encoding="utf-8")
-    (directory / SCHEMA_FILE).write_text(json.dumps(json_schema(), indent=2) + "\n", encoding="utf-8")
+    write_schema(directory)
+    return path
+
+
+def write_schema(directory: Path) -> Path:
+    """Write (or refresh) the JSON Schema that migration files in `directory` point editors at."""
+    path = directory / SCHEMA_FILE
+    path.write_text(json.dumps(json_schema(), indent=2) + "\n", encoding="utf-8")
     return path
