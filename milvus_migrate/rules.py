@@ -321,7 +321,8 @@ def _check_indexes(base: tuple, c: CollectionSpec, fields: dict[str, FieldSpec])
                 # Milvus Lite refuses create_index without a metric for every vector index (AUTOINDEX and BM25
                 # outputs included: "create_index missing required 'metric_type' parameter"); 2.3.5 defaults
                 # only AUTOINDEX (to IP) and refuses the rest. Required, so the plan never holds an unsendable op.
-                wanted = "BM25" if f.name in bm25_outputs else f"one of {', '.join(sorted(metrics - {'BM25'}))}"
+                usable = sorted(metrics - {"BM25"})
+                wanted = "BM25" if f.name in bm25_outputs else usable[0] if len(usable) == 1 else f"one of {', '.join(usable)}"
                 out.append(RuleProblem(at, f"the index on vector field {f.name!r} needs metric_type: {wanted}", True))
             elif metric not in metrics:
                 out.append(RuleProblem(at + ("metric_type",), f"metric_type {ix.metric_type} does not fit {f.type}; use one of {', '.join(sorted(metrics))}"))
