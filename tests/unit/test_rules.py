@@ -119,6 +119,11 @@ def test_positions_in_flow_style_point_at_the_value(tmp_path: Path, monkeypatch:
         ("{name: n, type: INT8, default_value: x}", "default_value 'x' does not fit a INT8 field"),
         ("{name: t, type: VARCHAR, max_length: 8, enable_match: true}", "enable_match needs enable_analyzer: true"),
         ("{name: j, type: JSON, is_partition_key: true}", "a partition key must be INT64 or VARCHAR, not JSON"),
+        # Stray params 2.3.5 keeps in describe_collection (params / element_type): errors, not ignored params.
+        ("{name: t, type: VARCHAR, max_length: 8, dim: 4}", "'dim' is only for dense vector fields, not VARCHAR"),
+        ("{name: n, type: INT64, element_type: INT64}", "'element_type' is only for ARRAY fields, not INT64"),
+        ("{name: a, type: ARRAY, element_type: INT64, max_capacity: 4, max_length: 9}", "'max_length' is only for VARCHAR fields, not ARRAY"),
+        ("{name: v2, type: SPARSE_FLOAT_VECTOR, dim: 4}", "'dim' is only for dense vector fields, not SPARSE_FLOAT_VECTOR"),
     ],
 )
 def test_field_rules(field: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -174,22 +179,6 @@ def test_ignored_field_params_warn_and_stay_out_of_the_declared_state(
     assert (extra.name, extra.dim, extra.max_length, extra.max_capacity) == ("extra", None, None, None)
 
 
-@pytest.mark.parametrize(
-    ("field", "message"),
-    [
-        # 2.3.5 keeps these in describe_collection (params / element_type), so they are not "ignored".
-        ("{name: t, type: VARCHAR, max_length: 8, dim: 4}", "'dim' is only for dense vector fields, not VARCHAR"),
-        ("{name: n, type: INT64, element_type: INT64}", "'element_type' is only for ARRAY fields, not INT64"),
-        ("{name: a, type: ARRAY, element_type: INT64, max_capacity: 4, max_length: 9}", "'max_length' is only for VARCHAR fields, not ARRAY"),
-        ("{name: v2, type: SPARSE_FLOAT_VECTOR, dim: 4}", "'dim' is only for dense vector fields, not SPARSE_FLOAT_VECTOR"),
-    ],
-)
-def test_stray_params_milvus_keeps_are_still_errors(field: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    (tmp_path / "0001_init.yaml").write_text(VALID.replace("    indexes:", f"      - {field}\n    indexes:"))
-    reported = reported_lines(tmp_path, monkeypatch)
-    assert [line.split(": ", 1)[1] for line in reported] == [message]
-
-
 # --- index build params (items 9 and 13) ---------------------------------------------------------------------
 
 
@@ -198,6 +187,15 @@ def _indexed(index: str, *, field: str = "{name: vec, type: FLOAT_VECTOR, dim: 8
         "collections:\n  docs:\n    fields:\n      - {name: id, type: INT64, is_primary: true}\n"
         f"      - {field}\n    indexes:\n      - {index}\n"
     )
+
+
+def _write_index(directory: Path, index: str, field: str | None) -> str:
+    """Write a file whose only index is 'INDEX_TYPE, rest of the mapping' (metric L2 unless given); its text."""
+    index_type, _, rest = index.partition(", ")
+    metric = "" if "metric_type" in rest else "metric_type: L2, "
+    text = _indexed(f"{{field_name: vec, index_type: {index_type}, {metric}{rest}}}", **({"field": field} if field else {}))
+    (directory / "0001_init.yaml").write_text(text)
+    return text
 
 
 BINARY = "{name: vec, type: BINARY_VECTOR, dim: 8}"
@@ -235,10 +233,7 @@ BM25_FIELDS = (
 def test_index_build_params_of_the_wrong_type_or_range_are_refused_at_the_param(
     index: str, field: str | None, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    index_type, _, rest = index.partition(", ")
-    metric = "" if "metric_type" in rest else "metric_type: L2, "
-    text = _indexed(f"{{field_name: vec, index_type: {index_type}, {metric}{rest}}}", **({"field": field} if field else {}))
-    (tmp_path / "0001_init.yaml").write_text(text)
+    text = _write_index(tmp_path, index, field)
     key = message.split()[1]
 
     reported = reported_lines(tmp_path, monkeypatch)
@@ -267,10 +262,7 @@ def test_index_build_params_of_the_wrong_type_or_range_are_refused_at_the_param(
     ],
 )  # fmt: skip
 def test_documented_build_params_pass(index: str, field: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    index_type, _, rest = index.partition(", ")
-    metric = "" if "metric_type" in rest else "metric_type: L2, "
-    text = _indexed(f"{{field_name: vec, index_type: {index_type}, {metric}{rest}}}", **({"field": field} if field else {}))
-    (tmp_path / "0001_init.yaml").write_text(text)
+    _write_index(tmp_path, index, field)
 
     assert reported_lines(tmp_path, monkeypatch) == []
 
