@@ -108,7 +108,7 @@ def handle_errors(command: Callable) -> Callable:
         try:
             return command(*args, **kwargs)
         except SpecError as exc:
-            for problem in exc.problems:
+            for problem in sorted([*exc.problems, *exc.warnings]):
                 click.echo(_scrub(str(problem), secrets), err=True)
             click.echo(f"Error: {len(exc.problems)} problem(s) in migration files; nothing was changed.", err=True)
             sys.exit(exc.exit_code)
@@ -209,6 +209,8 @@ def validate(directory: Path, variables: tuple[str, ...]) -> None:
     from milvus_migrate.commands import Options, load
 
     migration_set = load(Options(directory=directory, variables=_parse_vars(variables)))
+    for warning in migration_set.warnings:
+        click.echo(str(warning), err=True)
     count = len(migration_set.migrations)
     click.echo(f"{count} migration file{'s' if count != 1 else ''} valid (latest version {migration_set.latest_version}).")
 

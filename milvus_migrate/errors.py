@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with a migration file, at a place in the original file (1-based)."""
+    """One thing wrong with a migration file, at a place in the original file (1-based).
+
+    A "warning" is worth saying but does not stop anything (e.g. a parameter Milvus accepts and ignores).
+    """
 
     file: str
     line: int
     col: int
     message: str
+    severity: Literal["error", "warning"] = "error"
 
     def __str__(self) -> str:
-        if self.line <= 0:
-            return f"{self.file}: {self.message}"
-        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+        where = f"{self.file}:" if self.line <= 0 else f"{self.file}:{self.line}:{self.col}:"
+        label = " warning:" if self.severity == "warning" else ""
+        return f"{where}{label} {self.message}"
 
 
 class MigrateError(Exception):
@@ -34,8 +38,10 @@ class MigrateError(Exception):
 class SpecError(MigrateError):
     """Migration files that do not validate; `problems` holds every problem found."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], warnings: list[Problem] | None = None):
         self.problems = sorted(problems)
+        # Warnings found alongside (shown with the problems, never counted as one).
+        self.warnings = sorted(warnings or [])
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
@@ -129,6 +135,21 @@ class ApplyFailed(MigrateError):
     def __init__(self, message: str, report: object = None):
         super().__init__(message)
         self.report = report
+
+
+def describe_value(value: object) -> str:
+    """How a YAML value is named in messages: 'the string 'x'', 'the number 3', 'true', 'a list'."""
+    if isinstance(value, bool):
+        return f"{str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "empty" if value is None else type(value).__name__
 
 
 def did_you_mean(word: str, choices: object) -> str:

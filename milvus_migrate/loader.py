@@ -13,7 +13,7 @@ from typing import Any
 import pydantic
 
 from milvus_migrate import positions, rules, templating
-from milvus_migrate.errors import Problem, SpecError, did_you_mean
+from milvus_migrate.errors import Problem, SpecError, describe_value, did_you_mean
 from milvus_migrate.spec import CollectionSpec, FieldSpec, FunctionSpec, IndexSpec, LoadSpec, MigrationFile
 from milvus_migrate.state import State
 
@@ -38,10 +38,12 @@ class Migration:
 
 @dataclass(frozen=True)
 class MigrationSet:
-    """All migration files of a directory, in version order."""
+    """All migration files of a directory, in version order, with the warnings validating them raised."""
 
     directory: Path
     migrations: tuple[Migration, ...]
+    # Located, like problems, but nothing stops for them: str() reads "FILE:LINE:COL: warning: …".
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def latest_version(self) -> int:
@@ -72,6 +74,7 @@ def load_migrations(
     """Read, render, parse and validate every migration file; raise SpecError listing every problem."""
     directory = Path(directory)
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     entries = _migration_paths(directory, problems)
     by_version: dict[int, list[Path]] = {}
     for path in entries:
@@ -90,13 +93,13 @@ def load_migrations(
     parsed: list[tuple[Migration, positions.Positions]] = []
     for version in sorted(by_version):
         for path in by_version[version]:
-            loaded = _load_file(path, version, variables or {}, environ, problems)
+            loaded = _load_file(path, version, variables or {}, environ, problems, warnings)
             if loaded is not None:
                 parsed.append(loaded)
     problems.extend(_check_history_of_names(parsed))
     if problems:
-        raise SpecError(problems)
-    return MigrationSet(directory, tuple(m for m, _ in parsed))
+        raise SpecError(problems, warnings)
+    return MigrationSet(directory, tuple(m for m, _ in parsed), tuple(sorted(warnings)))
 
 
 def fold(migration_set: MigrationSet, to: int | None = None) -> State:
@@ -148,7 +151,12 @@ def _migration_paths(directory: Path, problems: list[Problem]) -> list[Path]:
 
 
 def _load_file(
-    path: Path, version: int, variables: Mapping[str, str], environ: Mapping[str, str] | None, problems: list[Problem]
+    path: Path,
+    version: int,
+    variables: Mapping[str, str],
+    environ: Mapping[str, str] | None,
+    problems: list[Problem],
+    warnings: list[Problem],
 ) -> tuple[Migration, positions.Positions] | None:
     shown = display_path(path)
     try:
@@ -196,8 +204,10 @@ def _load_file(
     except pydantic.ValidationError as exc:
         problems.extend(Problem(shown, *where.locate(loc, at_key), msg) for loc, at_key, msg in _explain(exc, data))
         return None
-    file_problems = rules.check_file(spec)
+    found = rules.check_file(spec)
+    file_problems = [p for p in found if not p.warning]
     problems.extend(Problem(shown, *where.locate(p.path, p.at_key), p.message) for p in file_problems)
+    warnings.extend(Problem(shown, *where.locate(p.path, p.at_key), p.message, "warning") for p in found if p.warning)
     if file_problems:
         return None
     migration = Migration(version, path.stem, path, hashlib.sha256(raw).hexdigest(), spec)
@@ -287,7 +297,7 @@ def _explain(exc: pydantic.ValidationError, data: Any) -> list[tuple[tuple, bool
             out.append((path, False, f"{label} must not be empty"))
         elif all(e["type"] in _TYPE_WORDS for e in errors):
             words = list(dict.fromkeys(_TYPE_WORDS[e["type"]] for e in errors))
-            out.append((path, False, f"{label} must be {' or '.join(words)}, not {_kind(errors[0]['input'])}"))
+            out.append((path, False, f"{label} must be {' or '.join(words)}, not {describe_value(errors[0]['input'])}"))
         else:
             out.append((path, False, f"{label}: {first['msg']}"))
     return out
@@ -321,20 +331,6 @@ def _allowed_keys(path: tuple) -> list[str]:
     shape = tuple("*" if i == 1 and shape[:1] == ("collections",) else p for i, p in enumerate(shape))
     model = _MODEL_AT.get(shape)
     return list(model.model_fields) if model else []
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"{str(value).lower()}"
-    if isinstance(value, (int, float)):
-        return f"the number {value}"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return "empty" if value is None else type(value).__name__
 
 
 def display_path(path: Path) -> str:

@@ -24,6 +24,12 @@ FIELD_TYPES = SCALAR_TYPES + VECTOR_TYPES
 ELEMENT_TYPES = ("BOOL", "INT8", "INT16", "INT32", "INT64", "FLOAT", "DOUBLE", "VARCHAR")
 CONSISTENCY_LEVELS = ("Strong", "Bounded", "Session", "Eventually")
 FUNCTION_TYPES = ("BM25", "TEXT_EMBEDDING", "RERANK")
+# Field params Milvus accepts and silently drops on these types: pymilvus 3.0.2 sends them, Milvus Lite 3.2.2 and
+# server 2.3.5 both create the field, and describe_collection shows no trace of them. Real schemas carry them
+# (Dify declares max_length=65535 on a JSON field). Elsewhere a stray one is kept by the server (dim on VARCHAR,
+# element_type on INT64 show up in describe on 2.3.5), so those stay errors.
+IGNORED_FIELD_PARAMS = ("dim", "max_length", "max_capacity")
+TYPES_IGNORING_PARAMS = ("BOOL", "INT8", "INT16", "INT32", "INT64", "FLOAT", "DOUBLE", "JSON")
 
 FieldType = Literal[FIELD_TYPES]  # type: ignore[valid-type]
 ElementType = Literal[ELEMENT_TYPES]  # type: ignore[valid-type]
@@ -108,7 +114,7 @@ class CollectionSpec(_Spec):
         function_outputs = {out for fn in self.functions for out in fn.output_field_names}
         fields = tuple(
             FieldState(
-                **f.model_dump(exclude={"auto_id"}),
+                **f.model_dump(exclude={"auto_id", *ignored_params(f)}),
                 # `auto_id` may sit on the collection (create_schema) or on the primary field (add_field).
                 auto_id=f.is_primary and (f.auto_id or self.auto_id),
                 is_function_output=f.name in function_outputs,
@@ -144,6 +150,13 @@ class CollectionSpec(_Spec):
             load=_load_state(self.load),
             aliases=tuple(sorted(self.aliases)),
         )
+
+
+def ignored_params(f: FieldSpec) -> list[str]:
+    """The params this field declares that Milvus accepts and drops (not part of the declared state)."""
+    if f.type not in TYPES_IGNORING_PARAMS:
+        return []
+    return [key for key in IGNORED_FIELD_PARAMS if getattr(f, key) is not None]
 
 
 class MigrationFile(_Spec):

@@ -183,3 +183,38 @@ def test_an_alias_may_move_to_another_collection_once_its_owner_is_dropped(cwd: 
     (cwd / "0002_b.yaml").write_text("drop_collections: [docs]\n" + VALID.replace("docs", "docs_v2").replace("description: Create the docs_v2 collection\n", "") + "    aliases: [live]\n")
 
     assert fold(load_migrations(".", variables={}, environ={})).alias_targets() == {"live": "docs_v2"}
+
+
+def test_warnings_of_every_file_are_kept_in_order_and_stop_nothing(cwd: Path):
+    (cwd / "migrations").mkdir()
+    (cwd / "migrations" / "0002_meta.yaml").write_text(
+        VALID.replace("      - {name: vec", "      - {name: meta, type: JSON, max_length: 10}\n      - {name: vec", 1)
+    )
+    (cwd / "migrations" / "0001_init.yaml").write_text(VALID.replace("metric_type: L2}", "metric_type: L2, params: {nprobe: 8}}"))
+
+    migration_set = load_migrations("migrations", variables={}, environ={})
+
+    assert migration_set.versions == [1, 2]
+    assert [(w.file, w.line, w.severity) for w in migration_set.warnings] == [
+        ("migrations/0001_init.yaml", 8, "warning"),
+        ("migrations/0002_meta.yaml", 6, "warning"),
+    ]
+    assert str(migration_set.warnings[1]) == (
+        "migrations/0002_meta.yaml:6:34: warning: max_length is ignored on JSON fields (Milvus accepts and drops it)"
+    )
+
+
+def test_a_failing_load_still_carries_its_warnings_apart_from_the_problems(cwd: Path):
+    (cwd / "migrations").mkdir()
+    (cwd / "migrations" / "0001_init.yaml").write_text(
+        VALID.replace("dim: 8}", "dim: 8}\n      - {name: meta, type: JSON, max_length: 10}").replace("metric_type: L2", "metric_type: L7")
+    )
+
+    with pytest.raises(SpecError) as caught:
+        load_migrations("migrations", variables={}, environ={})
+
+    assert [p.severity for p in caught.value.problems] == ["error"]
+    assert [str(w) for w in caught.value.warnings] == [
+        "migrations/0001_init.yaml:7:34: warning: max_length is ignored on JSON fields (Milvus accepts and drops it)"
+    ]
+    assert "warning" not in str(caught.value)  # the error text (and its count) is the problems only
