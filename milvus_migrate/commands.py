@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -154,6 +155,9 @@ async def _compute(
     run = runplan.compute_run(
         versions, current, live, session.caps, direction=direction, to=to, steps=steps, database=options.settings.db_name
     )
+    if migration_set.warnings:
+        # Validation warnings (params Milvus ignores, unknown build params) belong in the reviewed plan too.
+        run = dataclasses.replace(run, warnings=tuple(str(w) for w in migration_set.warnings) + run.warnings)
     fingerprint = runplan.fingerprint(
         live=live,
         history_head=(records[-1].seq if records else 0, current),

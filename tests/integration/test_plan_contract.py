@@ -221,24 +221,25 @@ def test_status_leads_with_the_truth(cli, backend, tmp_migrations):
 
 # ------------------------------------------------------------------------------------------------ failures
 
-# dim 8 is not a multiple of m 3: Milvus 2.3.5 refuses the index only when it is built.
-FAILING_INDEX = """
-description: an index the server refuses at build time
+# A standalone Milvus 2.3.5 has one query node: two replicas cannot be loaded, which only the load finds out.
+FAILING_LOAD = """
+description: notes, loaded with more replicas than the server has query nodes
 collections:
-  docs:
+  notes:
     fields:
       - {name: id, type: INT64, is_primary: true}
-      - {name: embedding, type: FLOAT_VECTOR, dim: 8}
-      - {name: title, type: VARCHAR, max_length: 128}
+      - {name: vec, type: FLOAT_VECTOR, dim: 4}
     indexes:
-      - {field_name: embedding, index_type: IVF_PQ, metric_type: L2, params: {nlist: 8, m: 3, nbits: 8}}
+      - {field_name: vec, index_type: FLAT, metric_type: L2}
+    load: {replica_number: 2}
 """
+FIXED_LOAD = FAILING_LOAD.replace("{replica_number: 2}", "true")
 
 
 def test_a_failed_step_shows_in_status_until_a_rerun_succeeds(cli, backend, tmp_migrations):
     if backend.is_lite:
-        pytest.skip(reason="Milvus Lite has no index the plan accepts and the build refuses (IVF_PQ is refused at plan time)")
-    directory = tmp_migrations("0001_docs.yaml", V1, "0002_pq.yaml", FAILING_INDEX)
+        pytest.skip(reason="Milvus Lite ignores replica_number: no refusal that only running finds out to provoke there")
+    directory = tmp_migrations("0001_docs.yaml", V1, "0002_notes.yaml", FAILING_LOAD)
     assert cli("up", "--to", "1", directory=directory).exit_code == 0
 
     failed = cli("up", "--format", "json", directory=directory)
@@ -246,15 +247,15 @@ def test_a_failed_step_shows_in_status_until_a_rerun_succeeds(cli, backend, tmp_
     assert failed.exit_code == 1
     body = json.loads(failed.stdout)
     assert not body["ok"] and body["failed_step"]["version"] == 2
-    assert [f["op"] for f in body["failed_step"]["failed"]] == ["create_index"]
+    assert [f["op"] for f in body["failed_step"]["failed"]] == ["load_collection"]
     status = json.loads(cli("status", "--format", "json", directory=directory).stdout)
     failure = status["last_failure"]
     assert (failure["version"], failure["direction"], failure["current_version"]) == (2, "failed", 1)
-    assert "create index embedding on docs.embedding" in failure["operation"] and failure["message"]
+    assert failure["operation"] == "load notes with 2 replica(s)" and failure["message"] and failure["ran"] == 2
     assert "Last run failed" in cli("status", directory=directory).stdout
     assert cli("status", "--check", directory=directory).exit_code == 2
 
-    (directory / "0002_pq.yaml").write_text(FAILING_INDEX.replace("m: 3", "m: 4"))  # the fix
+    (directory / "0002_notes.yaml").write_text(FIXED_LOAD)  # the fix
     assert cli("up", directory=directory).exit_code == 0
     cleared = json.loads(cli("status", "--format", "json", directory=directory).stdout)
     assert cleared["last_failure"] is None and cleared["up_to_date"]
