@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -67,7 +69,7 @@ def states(draw: st.DrawFn, caps: capabilities.Capabilities, declared: bool) -> 
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=int(os.environ.get("SIMULATE_EXAMPLES", "150")), deadline=None)
 @given(data=st.data())
 def test_simulating_the_plan_from_live_reaches_what_the_planner_calls_done(profile, data):
     caps = PROFILES[profile]
