@@ -142,9 +142,11 @@ async def _compute(
     direction: Direction | None,
     to: int | None = None,
     steps: int | None = None,
+    store: HistoryStore | None = None,
 ) -> PlannedRun:
     """Read history and live state once, check the history, and compute the run (direction None: from `to`)."""
-    records, live = await asyncio.gather(_history(session, options).records(), _live(session, options, migration_set))
+    store = store or _history(session, options)
+    records, live = await asyncio.gather(store.records(), _live(session, options, migration_set))
     current = history.current_version(records)
     versions = versions_of(migration_set)
     runplan.check_history(
@@ -210,7 +212,7 @@ async def run(
                         f"the saved plan goes {saved_direction.value}; apply it with 'milvus-migrate {saved_direction.value} --plan FILE'"
                     )
                 to = saved_plan["plan"].get("target_version")
-            planned = await _compute(session, options, migration_set, direction=direction, to=to, steps=steps)
+            planned = await _compute(session, options, migration_set, direction=direction, to=to, steps=steps, store=store)
             if saved_plan is not None:
                 _check_saved(saved_plan, planned)
             report = RunReport(planned.run)

@@ -128,11 +128,6 @@ def collection_at(migration_set: MigrationSet, name: str, to: int | None = None)
     return found
 
 
-def checksum(path: Path) -> str:
-    """sha256 of the file's bytes, as recorded in the history."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _migration_paths(directory: Path, problems: list[Problem]) -> list[Path]:
     shown = display_path(directory)
     try:
