@@ -688,10 +688,14 @@ def test_new_partition_is_created_before_it_is_loaded():
 # --- partitions ------------------------------------------------------------------------------------
 
 
-def test_dropping_a_partition_of_a_loaded_collection_on_2_3_releases_then_reloads():
+def test_dropping_a_loaded_partition_on_2_3_releases_only_that_partition():
+    # 2.3.5 refuses to drop a loaded partition, but release_partitions([p]) frees it alone: the others stay
+    # loaded and searchable, so nothing is reloaded (measured on 2.3.5).
     live = state(docs(partitions=["old", "keep"], load=loaded()))
     plan = planner.plan(state(docs(partitions=["keep"], load=True)), live, MILVUS_2_3)
-    assert names(plan) == ["release_collection", "drop_partition", "load_collection"]
+    assert names(plan) == ["release_partitions", "drop_partition"]
+    release = only(plan, "release_partitions")
+    assert release.partition_names == ("old",) and release.phase == Phase.RELEASE
     drop = only(plan, "drop_partition")
     assert drop.destructive and drop.partition_name == "old" and drop.reason == "no longer declared"
     assert [op.op for op in plan.destructive_ops] == ["drop_partition"]
@@ -708,18 +712,39 @@ def test_dropping_a_partition_of_a_released_collection_needs_no_release():
     assert names(planner.plan(state(docs()), live, MILVUS_2_3)) == ["drop_partition"]
 
 
-def test_dropping_a_loaded_partition_restores_the_other_loaded_partitions():
-    # Fixed: the restored partition load used to name the dropped partition too.
+@pytest.mark.parametrize("declared_load", [None, True, {"partitions": ["_default", "keep"]}])
+def test_dropping_an_unloaded_partition_of_a_partially_loaded_collection_releases_nothing(declared_load):
+    # Issue 8 item 14: a partition created by hand and never loaded used to release and reload the collection.
+    live = state(docs(partitions=["hand_made", "keep"], load=loaded(partitions=["_default", "keep"])))
+    desired = state(docs(partitions=["keep"], load=declared_load))
+    plan = planner.plan(desired, live, MILVUS_2_3)
+    expected = ["drop_partition"] if declared_load != True else ["drop_partition", "load_collection"]  # noqa: E712
+    assert names(plan) == expected
+
+
+def test_dropping_a_loaded_partition_keeps_the_other_loaded_partitions_loaded():
     live = state(docs(partitions=["old", "keep"], load=loaded(partitions=["old", "keep"])))
     plan = planner.plan(state(docs(partitions=["keep"])), live, MILVUS_2_3)
-    assert names(plan) == ["release_collection", "drop_partition", "load_partitions"]
-    assert only(plan, "load_partitions").partition_names == ("keep",)
+    assert names(plan) == ["release_partitions", "drop_partition"]
+    assert only(plan, "release_partitions").partition_names == ("old",)
 
 
-def test_dropping_the_only_loaded_partition_leaves_the_collection_released():
+def test_dropping_the_only_loaded_partition_releases_just_it():
     live = state(docs(partitions=["old", "keep"], load=loaded(partitions=["old"])))
     plan = planner.plan(state(docs(partitions=["keep"])), live, MILVUS_2_3)
-    assert names(plan) == ["release_collection", "drop_partition"]
+    assert names(plan) == ["release_partitions", "drop_partition"]
+
+
+def test_dropping_the_only_loaded_partition_of_a_collection_declared_loaded_loads_it_again():
+    live = state(docs(partitions=["old", "keep"], load=loaded(partitions=["old"])))
+    plan = planner.plan(state(docs(partitions=["keep"], load=True)), live, MILVUS_2_3)
+    assert names(plan) == ["release_partitions", "drop_partition", "load_collection"]
+
+
+def test_dropping_a_loaded_partition_with_an_index_change_releases_the_collection_once():
+    live = state(docs(partitions=["old"], indexes=[hnsw(M=8)], load=loaded()))
+    plan = planner.plan(state(docs(indexes=[hnsw(M=32)], load=True)), live, MILVUS_2_3)
+    assert names(plan) == ["release_collection", "drop_index", "drop_partition", "create_index", "load_collection"]
 
 
 def test_property_change_on_a_loaded_collection_needs_no_release():
