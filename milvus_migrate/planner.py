@@ -452,7 +452,7 @@ def _diff_load(
         and target.replica_number != current.replica_number
     )
     if replicas_differ and not needs_release and loaded_after:
-        out = [
+        out = [  # releasing the whole collection releases the dropped partitions too
             ops.ReleaseCollection(
                 collection_name=name,
                 reason=f"replica_number {current.replica_number} → {target.replica_number} needs a reload",  # type: ignore[union-attr]
