@@ -54,8 +54,11 @@ async def read_state(
     known = {alias: c.name for c in states for alias in c.aliases}
     unknown = sorted((set(names) | set(aliases)) - existing - known.keys())
     owners = await asyncio.gather(*(_alias_owner(call, name) for name in unknown))
-    # Aliases of managed collections are in `collections` already: what is left points elsewhere.
-    return State(collections=collections, alias_owners={n: o for n, o in zip(unknown, owners) if o is not None})
+    # Aliases of managed collections are in `collections` already: what is left points elsewhere. A declared
+    # alias that is the name of an unmanaged collection is held by that collection itself.
+    held = {n: o for n, o in zip(unknown, owners) if o is not None}
+    held |= {name: name for name in (set(aliases) & existing) - set(names)}
+    return State(collections=collections, alias_owners=dict(sorted(held.items())))
 
 
 async def _alias_owner(call: Any, name: str) -> str | None:

@@ -132,7 +132,12 @@ def _name_conflicts(desired: State, live: State) -> list[str]:
     out = []
     targets = desired.alias_targets()
     for alias, owner in sorted(live.alias_owners.items()):
-        if alias in targets:
+        if alias in targets and alias == owner:
+            out.append(
+                f"alias {alias} (declared for {targets[alias]}) is the name of collection {alias}, which these "
+                "migration files do not manage; declare another alias"
+            )
+        elif alias in targets:
             # Moving it would take it away from a collection the files do not manage: never done.
             out.append(
                 f"alias {alias} (declared for {targets[alias]}) already points at collection {owner}, "

@@ -163,8 +163,8 @@ class State(_State):
     """A set of collections keyed by name: a whole database as declared, or as read from Milvus."""
 
     collections: dict[str, CollectionState] = {}
-    # Live side only: names the files use (declared aliases and collection names) that are aliases in Milvus
-    # of a collection the files do not manage, each with that collection (aliases of managed ones are above).
+    # Live side only: names the files use (declared aliases and collection names) that Milvus resolves to a
+    # collection the files do not manage, each with that collection: an alias of it, or its own name.
     alias_owners: dict[str, str] = {}
 
     def alias_targets(self) -> dict[str, str]:

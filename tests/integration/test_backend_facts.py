@@ -74,11 +74,12 @@ def test_names_held_by_aliases_of_unmanaged_collections_are_refused_before_anyth
     _by_hand(client, "theirs")
     client.create_alias("theirs", "docs_live")
     client.create_alias("theirs", "notes")
+    _by_hand(client, "docs_next")
     directory = _write(
         tmp_path / "m",
         {
             "collections": {
-                "docs": {"fields": [PK, VEC], "indexes": [VEC_INDEX], "aliases": ["docs_live"]},
+                "docs": {"fields": [PK, VEC], "indexes": [VEC_INDEX], "aliases": ["docs_live", "docs_next"]},
                 "notes": {"fields": [PK, VEC], "indexes": [VEC_INDEX]},
             }
         },
@@ -90,8 +91,9 @@ def test_names_held_by_aliases_of_unmanaged_collections_are_refused_before_anyth
         assert result.exit_code == 1, (command, result.output)
         assert "alias docs_live (declared for docs) already points at collection theirs" in result.stderr, result.stderr
         assert "collection notes cannot be created: notes is an alias of collection theirs" in result.stderr
+        assert "alias docs_next (declared for docs) is the name of collection docs_next" in result.stderr
         assert "Traceback" not in result.output
-        assert backend.collections() == ["theirs"]  # nothing created, no history
+        assert backend.collections() == ["docs_next", "theirs"]  # nothing created, no history
         assert backend.aliases("theirs") == ["docs_live", "notes"]  # and the aliases stay where they were
 
 

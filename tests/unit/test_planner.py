@@ -1078,6 +1078,15 @@ def test_declared_collection_whose_name_is_an_unmanaged_alias_is_refused():
     ]
 
 
+def test_declared_alias_that_is_the_name_of_an_unmanaged_collection_is_refused():
+    live = State(alias_owners={"docs_next": "docs_next"})
+    error = refusal(state(docs(aliases=["docs_next"])), MILVUS_2_3, live=live)
+    assert error.reasons == [
+        "alias docs_next (declared for docs) is the name of collection docs_next, which these migration files "
+        "do not manage; declare another alias"
+    ]
+
+
 def test_alias_moving_between_managed_collections_is_not_a_conflict():
     live = state(collection("a", aliases=["live"]), collection("b"))
     plan = planner.plan(state(collection("a"), collection("b", aliases=["live"])), live, MILVUS_2_3)
