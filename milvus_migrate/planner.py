@@ -470,7 +470,12 @@ def _diff_load(
         out.append(_load(name, target, "reload after the change" if loaded_now else "declared loaded"))
         return out
     have_partitions = current.partitions if current else None
-    all_partitions = ("_default", *(p for p in have.partitions if p not in dropped))
+    if have_partitions is not None and set(have_partitions) >= {"_default", *have.partitions} - dropped:
+        # Every partition loaded is a full load, as introspect reads it (a simulated partial release may spell it out).
+        have_partitions = None
+    # A partition created in a loaded collection is loaded with it (measured on 2.3.5): count the ones this plan creates.
+    created = {op.partition_name for op in changes if isinstance(op, ops.CreatePartition)}
+    all_partitions = ("_default", *sorted((set(have.partitions) - dropped) | created))
     if target.partitions is None:
         if have_partitions is not None:
             out.append(ops.LoadCollection(collection_name=name, replica_number=target.replica_number, reason="declared: every partition loaded"))
