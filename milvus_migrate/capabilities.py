@@ -9,6 +9,10 @@ ALL_VECTOR_TYPES = frozenset(
     {"FLOAT_VECTOR", "BINARY_VECTOR", "FLOAT16_VECTOR", "BFLOAT16_VECTOR", "SPARSE_FLOAT_VECTOR", "INT8_VECTOR"}
 )
 SCALAR_INDEX_TYPES = frozenset({"INVERTED", "STL_SORT", "Trie", "BITMAP", "NGRAM", "AUTOINDEX"})
+DEFAULT_METRIC_TYPES = {
+    "FLOAT_VECTOR": "COSINE", "FLOAT16_VECTOR": "COSINE", "BFLOAT16_VECTOR": "COSINE", "INT8_VECTOR": "COSINE",
+    "BINARY_VECTOR": "HAMMING", "SPARSE_FLOAT_VECTOR": "IP",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -31,9 +35,29 @@ class Capabilities:
     # field type -> the index type to build where the declaration says AUTOINDEX but the backend refuses it.
     autoindex_substitutes: dict[str, str] = field(default_factory=dict)
     partition_load: bool = True
+    # 2.3: "partition cannot be dropped, partition is loaded, please release it first" (an unloaded one drops directly).
     drop_partition_needs_release: bool = True
-    drop_index_drops_all: bool = False  # Milvus Lite: drop_index removes every index of the collection  # 2.3: "partition is loaded, please release it first"
+    drop_index_drops_all: bool = False  # Milvus Lite: drop_index removes every index of the collection
     add_field: bool = False
+    # alter_collection_field (Milvus 2.5+): mmap_enabled (and max_length/max_capacity) of a field change in place.
+    alter_field: bool = False
+    # Milvus Lite fails at random with "[Errno 2] No such file or directory" when several create_alias or
+    # drop_alias calls are in flight at once (shared/milvus-capabilities.md, 2026-12-01); one at a time works.
+    concurrent_alias_ops: bool = True
+    # describe_index reports the build params of an index created with pymilvus's documented flat form
+    # (add_index(..., params={"nlist": 1024}) or nlist=1024). Milvus Lite drops them: it reports only what was
+    # given nested (params={"params": {...}}), so an index read back without params may still have some.
+    reports_flat_index_params: bool = True
+    # Build params each index type cannot do without: 2.3.5 refuses HNSW without M/efConstruction ("efConstruction
+    # out of range"), IVF_* without nlist, IVF_PQ without m ("parameter `m` not found"); newer servers default them.
+    required_index_params: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # index type -> param -> the only values the backend builds (Lite: "unsupported sparse algorithm 'DAAT_WAND';
+    # use TAAT_NAIVE"). A param not listed is not restricted.
+    index_param_values: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
+    # The metric filled in for a vector index declared without metric_type. Lite and 2.3.5 refuse such an index
+    # ("create_index missing required 'metric_type' parameter", "metric type not found"); these are the
+    # defaults Milvus 2.4+ applies itself, so a declaration means the same on every backend.
+    default_metric_types: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_METRIC_TYPES))
     drop_collection_properties: bool = True
     # Cosmetic or tuning attributes a backend ignores: left out of the comparison, with a warning.
     keeps_descriptions: bool = True
@@ -59,6 +83,10 @@ class Capabilities:
         if declared == "AUTOINDEX":
             return self.autoindex_substitutes.get(field_type, declared)
         return declared
+
+    def default_metric_for(self, field_type: str) -> str | None:
+        """The metric a vector index on a `field_type` field is built with when none is declared."""
+        return self.default_metric_types.get(field_type)
 
 
 _SCALARS = ("BOOL", "INT8", "INT16", "INT32", "INT64", "FLOAT", "DOUBLE", "VARCHAR", "JSON", "ARRAY")
@@ -93,6 +121,9 @@ def lite(version: str = "milvus_lite-3.2.2") -> Capabilities:
         keeps_mmap=False,
         keeps_clustering_key=False,
         keeps_load_state=False,
+        concurrent_alias_ops=False,
+        reports_flat_index_params=False,
+        index_param_values={"SPARSE_INVERTED_INDEX": {"inverted_index_algo": frozenset({"TAAT_NAIVE"})}},
     )
 
 
@@ -116,6 +147,12 @@ def server_2_3(version: str = "v2.3.5") -> Capabilities:
         autoindex_substitutes={"VARCHAR": "Trie"} | {t: "STL_SORT" for t in ("INT8", "INT16", "INT32", "INT64", "FLOAT", "DOUBLE")},
         drop_collection_properties=False,  # "only support alter collection properties"
         keeps_clustering_key=False,
+        # Measured on 2.3.5 (index created with metric, without params); DISKANN, FLAT, BIN_FLAT, AUTOINDEX need none.
+        required_index_params={
+            "HNSW": ("M", "efConstruction"),
+            "IVF_FLAT": ("nlist",), "IVF_SQ8": ("nlist",), "IVF_PQ": ("nlist", "m"), "SCANN": ("nlist",),
+            "BIN_IVF_FLAT": ("nlist",),
+        },  # fmt: skip
     )
 
 
@@ -130,6 +167,7 @@ def modern_server(version: str) -> Capabilities:
         functions=recent,
         vector_types=ALL_VECTOR_TYPES if (major, minor) >= (2, 6) else ALL_VECTOR_TYPES - {"INT8_VECTOR"},
         add_field=(major, minor) >= (2, 6),
+        alter_field=recent,
         drop_collection_properties=recent,
         scalar_index_types=SCALAR_INDEX_TYPES if recent else SCALAR_INDEX_TYPES - {"NGRAM"},
     )

@@ -312,6 +312,7 @@ async def _live(session: Session, options: Options, migration_set: MigrationSet)
         session.client,
         migration_set.managed_collections(),
         session.caps,
+        aliases=migration_set.declared_aliases(),
         concurrency=options.concurrency,
         timeout=options.settings.timeout,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from milvus_migrate.connection import RETRY_FIRST_S, RETRY_MAX_S, Session, is_un
 from milvus_migrate.ops import Operation, Phase
 from milvus_migrate.state import CollectionState, FieldState
 
+_ALIAS_OPS = (ops.CreateAlias, ops.AlterAlias, ops.DropAlias)
 # Operations from this phase on span collections (aliases move between them; drops wait for the moves).
 _BARRIER_PHASES = (Phase.ATTACH_ALIASES, Phase.DROP_COLLECTIONS)
 
@@ -93,6 +95,8 @@ class _Runner:
         self.result = ApplyResult()
         self.stop = asyncio.Event()
         self.timeout = session.settings.timeout
+        # Milvus Lite fails concurrent alias operations at random (Capabilities.concurrent_alias_ops).
+        self.alias_lock = None if session.caps.concurrent_alias_ops else asyncio.Lock()
 
     async def run_lane(self, lane: list[Operation]) -> None:
         # A lane never raises: a failure sets `stop` so no lane starts another operation,
@@ -109,7 +113,7 @@ class _Runner:
 
     async def run_op(self, op: Operation) -> bool:
         """Run one operation under the concurrency limit; False when it failed or never started."""
-        async with self.limit:
+        async with self._exclusive(op), self.limit:
             if self.stop.is_set():
                 self.result.not_run.append(op)
                 return False
@@ -126,6 +130,12 @@ class _Runner:
             self.result.ran.append(op)
             self.on_event(Event("done", op, time.monotonic() - started))
             return True
+
+    def _exclusive(self, op: Operation) -> Any:
+        """A lock held while `op` runs when the backend cannot take such operations concurrently."""
+        if isinstance(op, _ALIAS_OPS) and self.alias_lock is not None:
+            return self.alias_lock
+        return contextlib.nullcontext()
 
     async def execute_with_retries(self, op: Operation) -> None:
         """execute(op), retried with back-off while the server is unreachable (a restart, a network blip).
@@ -163,6 +173,11 @@ class _Runner:
                 await self.create_index(op.collection_name, ix)
             case ops.DropIndex(index=ix):
                 await self.drop_index(op.collection_name, ix.index_name)
+            case ops.AlterCollectionField(field_name=field_name, field_params=params):
+                # milvus.io/docs/alter-collection-field.md and mmap.md: field_params={"mmap.enabled": True}.
+                await client.alter_collection_field(
+                    op.collection_name, field_name, field_params=dict(params), timeout=t
+                )
             case ops.AlterCollectionProperties(properties=props):
                 await client.alter_collection_properties(op.collection_name, properties=dict(props), timeout=t)
             case ops.DropCollectionProperties(property_keys=keys):

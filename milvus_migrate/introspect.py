@@ -25,13 +25,21 @@ async def list_collections(client: Any, timeout: float | None) -> list[str]:
 
 
 async def read_state(
-    client: Any, names: Iterable[str], caps: Capabilities, *, concurrency: int = 8, timeout: float | None = None
+    client: Any,
+    names: Iterable[str],
+    caps: Capabilities,
+    *,
+    aliases: Iterable[str] = (),
+    concurrency: int = 8,
+    timeout: float | None = None,
 ) -> State:
     """The live state of the named collections that exist, read concurrently.
 
     Per collection: describe_collection, list_partitions, get_load_state, list_indexes, one
     describe_index per index; on Milvus Lite list_aliases; on a server, describe_replica when loaded
-    and one get_load_state per partition when it has several.
+    and one get_load_state per partition when it has several. Then one describe_collection per name
+    (of `names` and of the declared `aliases`) that is neither a collection nor a known alias of one,
+    to find the names that are aliases of collections the files do not manage (State.alias_owners).
     """
     existing = set(await list_collections(client, timeout))
     wanted = sorted(set(names) & existing)
@@ -42,7 +50,31 @@ async def read_state(
             return await getattr(client, method)(*args, timeout=timeout, **kwargs)
 
     states = await asyncio.gather(*(_read_collection(call, name, caps) for name in wanted))
-    return State(collections={s.name: s for s in states})
+    collections = {s.name: s for s in states}
+    known = {alias: c.name for c in states for alias in c.aliases}
+    unknown = sorted((set(names) | set(aliases)) - existing - known.keys())
+    owners = await asyncio.gather(*(_alias_owner(call, name) for name in unknown))
+    # Aliases of managed collections are in `collections` already: what is left points elsewhere. A declared
+    # alias that is the name of an unmanaged collection is held by that collection itself.
+    held = {n: o for n, o in zip(unknown, owners) if o is not None}
+    held |= {name: name for name in (set(aliases) & existing) - set(names)}
+    return State(collections=collections, alias_owners=dict(sorted(held.items())))
+
+
+async def _alias_owner(call: Any, name: str) -> str | None:
+    """The collection `name` is an alias of, or None when it names nothing.
+
+    describe_collection resolves an alias to its collection on both backends and honours the client's
+    database; describe_alias does not on Milvus 2.3 (it answers from the default database).
+    """
+    from pymilvus.exceptions import MilvusException
+
+    try:
+        answer = await call("describe_collection", name)
+    except MilvusException:  # "collection not found" / "does not exist": the name is free
+        return None
+    owner = answer.get("collection_name")
+    return owner if owner and owner != name else None
 
 
 async def _read_collection(call: Any, name: str, caps: Capabilities) -> CollectionState:
@@ -121,12 +153,17 @@ def _function(raw: dict[str, Any]) -> FunctionState:
 def _index(info: dict[str, Any], fields: tuple[FieldState, ...], caps: Capabilities) -> IndexState:
     # Build params arrive flattened as strings (server, pymilvus-3 style) and/or nested under 'params'
     # (both backends, when created with the nested form): merge both.
-    params: dict[str, Any] = {k: v for k, v in info.items() if k not in _INDEX_INFO_KEYS}
+    params: dict[str, Any] | None = {k: v for k, v in info.items() if k not in _INDEX_INFO_KEYS}
     nested = info.get("params")
     if isinstance(nested, str):
         nested = json.loads(nested)
     if isinstance(nested, dict):
-        params.update(nested)
+        params.update(nested)  # type: ignore[union-attr]
+    if not params and not caps.reports_flat_index_params:
+        # Milvus Lite drops build params given in pymilvus's documented flat form and keeps only the nested
+        # form, so "no params reported" cannot tell "built without params" from "built with params that were
+        # not kept": the params are unknown (None), and the planner does not compare them.
+        params = None
     metric = info.get("metric_type")
     index_type = info.get("index_type")
     if not index_type:

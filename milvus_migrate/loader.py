@@ -65,6 +65,10 @@ class MigrationSet:
             names.update(m.spec.drop_collections)
         return names
 
+    def declared_aliases(self) -> set[str]:
+        """Every alias any file declares (introspect checks who owns them in Milvus)."""
+        return {a for m in self.migrations for c in m.spec.collections.values() for a in c.aliases}
+
 
 def load_migrations(
     directory: Path | str,

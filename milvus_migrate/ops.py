@@ -134,6 +134,28 @@ class AddField(Operation):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AlterCollectionField(Operation):
+    """alter_collection_field (Milvus 2.5+): change a field's params in place, e.g. {"mmap.enabled": True}."""
+
+    op: ClassVar[str] = "alter_collection_field"
+    category: ClassVar[Category] = Category.CHANGE
+    phase: Phase = Phase.ALTER_PROPERTIES
+    field_name: str
+    field_params: dict[str, Any]
+    before: dict[str, Any]
+
+    def subject(self) -> str:
+        return self.field_name
+
+    def describe(self) -> str:
+        changes = ", ".join(f"{k}: {_unset(self.before.get(k))} → {v}" for k, v in sorted(self.field_params.items()))
+        return f"alter field {self.collection_name}.{self.field_name}: {changes}"
+
+    def details(self) -> dict[str, Any]:
+        return {"field_name": self.field_name, "field_params": dict(self.field_params), "before": dict(self.before)}
+
+
+@dataclass(frozen=True, kw_only=True)
 class CreatePartition(Operation):
     op: ClassVar[str] = "create_partition"
     category: ClassVar[Category] = Category.ADD
@@ -384,6 +406,6 @@ def _format_params(params: dict[str, Any]) -> str:
     return "{" + ", ".join(f"{k}: {v}" for k, v in sorted(params.items())) + "}"
 
 
-def _unset(value: str | None) -> str:
+def _unset(value: object) -> str:
     # A property that is not set yet reads "(unset)", never Python's "None".
-    return "(unset)" if value is None else value
+    return "(unset)" if value is None else str(value)

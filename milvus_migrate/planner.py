@@ -32,10 +32,11 @@ def plan(
     `live` holds the managed collections that exist; a collection in `live` but not in `desired` is
     dropped. Raises UnsupportedByServer when the declaration needs what the backend cannot do.
     """
-    refusals = refusals_for(desired, caps)
+    refusals = refusals_for(desired, caps) + _name_conflicts(desired, live)
     if refusals:
         raise UnsupportedByServer(refusals)
     warnings = list(warnings_for(desired, caps))
+    unchecked: list[str] = []  # indexes whose declared build params the backend does not let us check
     planned: list[ops.Operation] = []
     recreated: set[str] = set()
     for name in sorted(desired.collections.keys() | live.collections.keys()):
@@ -56,7 +57,12 @@ def plan(
                 )
                 planned += _create(want, caps, f"recreated: {why}", warnings)
             else:
-                planned += _diff_collection(want, have, caps, warnings)
+                planned += _diff_collection(want, have, caps, warnings, unchecked)
+    if unchecked:
+        warnings.append(
+            f"{caps.label} does not report the build params of indexes created with pymilvus's flat params form "
+            f"(params={{...}} or keywords); the declared params of {', '.join(unchecked)} cannot be checked"
+        )
     planned += _diff_aliases(desired, live, recreated)
     planned.sort(key=lambda op: op.sort_key())
     return ops.Plan(
@@ -96,8 +102,52 @@ def refusals_for(desired: State, caps: Capabilities) -> list[str]:
             if allowed is not None and built not in allowed:
                 kind = "vector" if is_vector else "scalar"
                 out.append(f"{c.name}.{ix.field_name}: {kind} index type {built} is not supported by {where}")
+            out += _index_param_refusals(c.name, ix, built, caps)
         if c.load and c.load.partitions is not None and not caps.partition_load:
             out.append(f"{c.name}: partition-level load (load: {{partitions: …}}) is not supported by {where}")
+    return out
+
+
+def _index_param_refusals(collection: str, ix: IndexState, built: str, caps: Capabilities) -> list[str]:
+    """Build params the backend would refuse mid-`up`: missing required ones, values it does not build."""
+    where, params = caps.label, ix.params or {}
+    out = []
+    missing = [p for p in caps.required_index_params.get(built, ()) if p not in params]
+    if missing:
+        out.append(
+            f"{collection}.{ix.field_name}: {built} index needs {', '.join(missing)} in params on {where} "
+            "(newer servers default it); declare it"
+        )
+    for param, allowed in sorted(caps.index_param_values.get(built, {}).items()):
+        if param in params and str(params[param]) not in allowed:
+            out.append(
+                f"{collection}.{ix.field_name}: {param} {params[param]} on {built} is not supported by {where} "
+                f"(supported: {', '.join(sorted(allowed))})"
+            )
+    return out
+
+
+def _name_conflicts(desired: State, live: State) -> list[str]:
+    """Declared names Milvus already uses for something the files do not manage (create would fail)."""
+    out = []
+    targets = desired.alias_targets()
+    for alias, owner in sorted(live.alias_owners.items()):
+        if alias in targets and alias == owner:
+            out.append(
+                f"alias {alias} (declared for {targets[alias]}) is the name of collection {alias}, which these "
+                "migration files do not manage; declare another alias"
+            )
+        elif alias in targets:
+            # Moving it would take it away from a collection the files do not manage: never done.
+            out.append(
+                f"alias {alias} (declared for {targets[alias]}) already points at collection {owner}, "
+                "which these migration files do not manage; drop or rename that alias, or declare another"
+            )
+        if alias in desired.collections:
+            out.append(
+                f"collection {alias} cannot be created: {alias} is an alias of collection {owner}, "
+                "which these migration files do not manage; drop that alias, or name the collection differently"
+            )
     return out
 
 
@@ -106,7 +156,8 @@ def warnings_for(desired: State, caps: Capabilities) -> list[str]:
     out = []
     where = caps.label
     for c in desired.collections.values():
-        if not caps.keeps_descriptions and (c.description or any(f.description for f in c.fields)):
+        described = c.description or any(f.description for f in c.fields) or any(fn.description for fn in c.functions)
+        if not caps.keeps_descriptions and described:
             out.append(f"{where} does not keep descriptions; they are not compared")
         if not caps.keeps_consistency_level and c.consistency_level is not None:
             out.append(f"{where} ignores consistency_level; it is not compared")
@@ -143,6 +194,14 @@ def _create_index(
         warnings.append(f"{want.name}.{ix.field_name}: {note}")
         reason = f"{reason} ({note})"
         ix = ix.model_copy(update={"index_type": built})
+    if ix.metric_type is None and field is not None and field.type.endswith("_VECTOR"):
+        # Milvus Lite and 2.3 refuse a vector index without a metric: never send one (a state built by other
+        # means than the files' validation may lack it). The output of a BM25 function only takes BM25.
+        bm25_output = any(field.name in fn.output_field_names for fn in want.functions if fn.type == "BM25")
+        metric = "BM25" if bm25_output else caps.default_metric_for(field.type)
+        if metric is not None:
+            reason = f"{reason} (no metric_type declared: {metric})"
+            ix = ix.model_copy(update={"metric_type": metric})
     return ops.CreateIndex(collection_name=want.name, index=ix, reason=reason)
 
 
@@ -181,7 +240,7 @@ def _recreate_reasons(want: CollectionState, have: CollectionState, caps: Capabi
         for key in _SCHEMA_ATTRIBUTES:
             if w[key] != h[key]:
                 reasons.append(f"field {name} {key} {_show(h[key])} → {_show(w[key])}")
-    if want.functions != have.functions and caps.functions:
+    if _comparable_functions(want, caps) != _comparable_functions(have, caps) and caps.functions:
         reasons.append("functions changed")
     if want.enable_dynamic_field != have.enable_dynamic_field:
         reasons.append(f"enable_dynamic_field {have.enable_dynamic_field} → {want.enable_dynamic_field}")
@@ -192,13 +251,20 @@ def _recreate_reasons(want: CollectionState, have: CollectionState, caps: Capabi
     return sorted(reasons)
 
 
+def _comparable_functions(c: CollectionState, caps: Capabilities) -> tuple:
+    if caps.keeps_descriptions:
+        return c.functions
+    # Milvus Lite drops function descriptions as it drops the others (a warning says so).
+    return tuple(fn.model_copy(update={"description": ""}) for fn in c.functions)
+
+
 def _can_add_in_place(f: FieldState, caps: Capabilities) -> bool:
     # add_collection_field (Milvus 2.6+) adds nullable scalar fields only.
     return caps.add_field and f.nullable and not f.type.endswith("_VECTOR")
 
 
 def _diff_collection(
-    want: CollectionState, have: CollectionState, caps: Capabilities, warnings: list[str]
+    want: CollectionState, have: CollectionState, caps: Capabilities, warnings: list[str], unchecked: list[str]
 ) -> list[ops.Operation]:
     name = want.name
     out: list[ops.Operation] = []
@@ -216,6 +282,7 @@ def _diff_collection(
             f"{name}: consistency_level is {have.consistency_level} in Milvus, declared {want.consistency_level}; "
             "Milvus cannot change it in place, so it is left as is (pass consistency_level per request)"
         )
+    out += _diff_field_attributes(want, have, caps, warnings)
     out += _diff_properties(want, have, caps, warnings)
     if not any(f.is_partition_key for f in want.fields):
         out += [
@@ -233,6 +300,8 @@ def _diff_collection(
         elif h is not None and w is None:
             out.append(ops.DropIndex(collection_name=name, index=h, reason="no longer declared"))
         elif w is not None and h is not None:
+            if h.params is None and w.params:
+                unchecked.append(f"{name}.{field_name}")
             change = _index_change(want, w, h, caps)
             if change:
                 out.append(ops.DropIndex(collection_name=name, index=h, reason=f"{change}: rebuilt"))
@@ -246,6 +315,40 @@ def _diff_collection(
             if w.field_name not in dropped and have.index_on(w.field_name) is not None
         ]
     out += _diff_load(want, have, caps, out)
+    return out
+
+
+def _diff_field_attributes(
+    want: CollectionState, have: CollectionState, caps: Capabilities, warnings: list[str]
+) -> list[ops.Operation]:
+    """Field attributes that change nothing about the data: altered in place where possible, else warned about."""
+    out: list[ops.Operation] = []
+    for w in want.fields:
+        h = have.field(w.name)
+        if h is None:
+            continue
+        if caps.keeps_descriptions and w.description != h.description:
+            # alter_collection_field documents max_length, max_capacity and mmap only: no Milvus changes this.
+            warnings.append(
+                f"{want.name}.{w.name}: description differs from Milvus, which cannot change a field's description "
+                "in place; left as is"
+            )
+        if caps.keeps_mmap and w.mmap_enabled is not None and w.mmap_enabled != bool(h.mmap_enabled):
+            if caps.alter_field:
+                out.append(
+                    ops.AlterCollectionField(
+                        collection_name=want.name,
+                        field_name=w.name,
+                        field_params={"mmap.enabled": w.mmap_enabled},
+                        before={"mmap.enabled": h.mmap_enabled},
+                        reason="mmap_enabled differs",
+                    )
+                )
+            else:
+                warnings.append(
+                    f"{want.name}.{w.name}: mmap_enabled is {bool(h.mmap_enabled)} in Milvus, declared {w.mmap_enabled}; "
+                    f"{caps.label} cannot change it in place, so it is left as is"
+                )
     return out
 
 
@@ -284,13 +387,16 @@ def _index_change(want: CollectionState, w: IndexState, h: IndexState, caps: Cap
         return f"index type {h.index_type} → {built}"
     if w.metric_type is not None and h.metric_type != w.metric_type:
         return f"metric {h.metric_type} → {w.metric_type}"
-    if built == AUTOINDEX or built != w.index_type:
+    wp, hp = w.params or {}, h.params or {}
+    if h.params is None:
+        differing: set[str] = set()  # the backend did not report them (plan() warns once)
+    elif built == AUTOINDEX or built != w.index_type:
         # The server picks the build params of AUTOINDEX (and of the default it substitutes): compare only declared ones.
-        differing = {k for k, v in w.params.items() if h.params.get(k) != v}
+        differing = {k for k, v in wp.items() if hp.get(k) != v}
     else:
-        differing = {k for k in w.params.keys() | h.params.keys() if w.params.get(k) != h.params.get(k)}
+        differing = {k for k in wp.keys() | hp.keys() if wp.get(k) != hp.get(k)}
     if differing:
-        return "index params " + ", ".join(f"{k} {_show(h.params.get(k))} → {_show(w.params.get(k))}" for k in sorted(differing))
+        return "index params " + ", ".join(f"{k} {_show(hp.get(k))} → {_show(wp.get(k))}" for k in sorted(differing))
     if caps.keeps_index_names and w.index_name != h.index_name:
         return f"index name {h.index_name} → {w.index_name}"
     return ""
@@ -299,28 +405,42 @@ def _index_change(want: CollectionState, w: IndexState, h: IndexState, caps: Cap
 def _diff_load(
     want: CollectionState, have: CollectionState, caps: Capabilities, changes: list[ops.Operation]
 ) -> list[ops.Operation]:
-    """Release/load operations: release only where a change needs it, reload after."""
+    """Release/load operations: release only what a change needs released, reload after."""
     name = want.name
     loaded_now = have.load is not None and have.load.loaded
-    needs_release = loaded_now and any(
-        isinstance(op, ops.DropIndex) or (isinstance(op, ops.DropPartition) and caps.drop_partition_needs_release)
-        for op in changes
+    dropped = {op.partition_name for op in changes if isinstance(op, ops.DropPartition)}
+    # Only a loaded partition must be released before it is dropped (2.3.5 drops an unloaded one directly).
+    dropped_loaded = tuple(sorted(p for p in dropped if _is_loaded(have, p))) if caps.drop_partition_needs_release else ()
+    needs_release = loaded_now and (
+        any(isinstance(op, (ops.DropIndex, ops.AlterCollectionField)) for op in changes)
+        or bool(dropped_loaded and not caps.partition_load)
     )
+    # Where partitions can be released one by one, release just the dropped ones: the others stay searchable.
+    partial: list[ops.Operation] = []
+    if dropped_loaded and not needs_release:
+        partial.append(
+            ops.ReleasePartitions(
+                collection_name=name,
+                partition_names=dropped_loaded,
+                phase=Phase.RELEASE,
+                reason="loaded; Milvus drops only released partitions",
+            )
+        )
+    current = _without_dropped_partitions(have.load, dropped) if loaded_now else have.load  # type: ignore[arg-type]
     target = want.load
     if target is None:
         # Load state not declared: leave it, but restore what a maintenance release took away.
         if needs_release:
             release = ops.ReleaseCollection(collection_name=name, reason="required to change indexes or partitions")
-            restore = _without_dropped_partitions(have.load, changes)  # type: ignore[arg-type]
-            if restore is None:
+            if current is None:
                 return [release]
-            return [release, _load(name, restore, "restore the load state after the change")]
-        return []
-    out: list[ops.Operation] = []
+            return [release, _load(name, current, "restore the load state after the change")]
+        return partial
     if not target.loaded:
         if loaded_now and caps.keeps_load_state:
-            out.append(ops.ReleaseCollection(collection_name=name, reason="declared load: false"))
-        return out
+            return [ops.ReleaseCollection(collection_name=name, reason="declared load: false")]
+        return partial
+    out: list[ops.Operation] = list(partial)
     if not caps.keeps_load_state:
         # Milvus Lite forgets load state between processes: load whenever this plan touches the collection.
         if changes and not loaded_now:
@@ -329,29 +449,33 @@ def _diff_load(
             out.append(ops.ReleaseCollection(collection_name=name, reason="required to change indexes or partitions"))
             out.append(_load(name, target, "reload after the change"))
         return out
+    loaded_after = current is not None and current.loaded
     replicas_differ = (
         target.replica_number is not None
-        and have.load is not None
-        and have.load.replica_number is not None
-        and target.replica_number != have.load.replica_number
+        and current is not None
+        and current.replica_number is not None
+        and target.replica_number != current.replica_number
     )
-    if replicas_differ and not needs_release and loaded_now:
-        out.append(
+    if replicas_differ and not needs_release and loaded_after:
+        out = [  # releasing the whole collection releases the dropped partitions too
             ops.ReleaseCollection(
                 collection_name=name,
-                reason=f"replica_number {have.load.replica_number} → {target.replica_number} needs a reload",  # type: ignore[union-attr]
+                reason=f"replica_number {current.replica_number} → {target.replica_number} needs a reload",  # type: ignore[union-attr]
             )
-        )
+        ]
         needs_release = True
     elif needs_release:
         out.append(ops.ReleaseCollection(collection_name=name, reason="required to change indexes or partitions"))
-    if not loaded_now or needs_release:
-        out.append(_load(name, target, "declared loaded" if not loaded_now else "reload after the change"))
+    if not loaded_after or needs_release:
+        out.append(_load(name, target, "reload after the change" if loaded_now else "declared loaded"))
         return out
-    have_partitions = have.load.partitions if have.load else None
+    have_partitions = current.partitions if current else None
+    if have_partitions is not None and set(have_partitions) >= {"_default", *have.partitions} - dropped:
+        # Every partition loaded is a full load, as introspect reads it (a simulated partial release may spell it out).
+        have_partitions = None
     # A partition created in a loaded collection is loaded with it (measured on 2.3.5): count the ones this plan creates.
     created = {op.partition_name for op in changes if isinstance(op, ops.CreatePartition)}
-    all_partitions = ("_default", *sorted(set(have.partitions) | created))
+    all_partitions = ("_default", *sorted((set(have.partitions) - dropped) | created))
     if target.partitions is None:
         if have_partitions is not None:
             out.append(ops.LoadCollection(collection_name=name, replica_number=target.replica_number, reason="declared: every partition loaded"))
@@ -366,11 +490,17 @@ def _diff_load(
     return out
 
 
-def _without_dropped_partitions(load: LoadState, changes: list[ops.Operation]) -> LoadState | None:
-    """`load` minus the partitions this plan drops (None when nothing would be left to load)."""
+def _is_loaded(c: CollectionState, partition: str) -> bool:
+    """Whether `partition` of live collection `c` is loaded (a partition created after a full load is, on 2.3.5)."""
+    if c.load is None or not c.load.loaded:
+        return False
+    return c.load.partitions is None or partition in c.load.partitions
+
+
+def _without_dropped_partitions(load: LoadState, dropped: set[str]) -> LoadState | None:
+    """`load` minus the partitions this plan drops (None when nothing would be left loaded)."""
     if load.partitions is None:
         return load
-    dropped = {op.partition_name for op in changes if isinstance(op, ops.DropPartition)}
     kept = tuple(p for p in load.partitions if p not in dropped)
     return load.model_copy(update={"partitions": kept}) if kept else None
 

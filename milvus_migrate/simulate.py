@@ -17,7 +17,12 @@ def simulate(state: State, operations: Iterable[ops.Operation]) -> State:
     collections = dict(state.collections)
     for op in operations:
         _apply(collections, op)
-    return State(collections=collections)
+    # Names held by collections the files do not manage stay held: later steps are refused the same way.
+    return State(collections=collections, alias_owners=state.alias_owners)
+
+
+# alter_collection_field's params → the FieldState attribute they set.
+_FIELD_PARAMS = {"mmap.enabled": "mmap_enabled", "max_length": "max_length", "max_capacity": "max_capacity", "description": "description"}
 
 
 def _apply(collections: dict[str, CollectionState], op: ops.Operation) -> None:
@@ -39,6 +44,10 @@ def _apply(collections: dict[str, CollectionState], op: ops.Operation) -> None:
             raise ValueError(f"{op.describe()}: collection {name} does not exist at this point of the plan")
         case ops.AddField(field_spec=f):
             _update(collections, name, fields=(*collections[name].fields, f))
+        case ops.AlterCollectionField(field_name=field_name, field_params=params):
+            changes = {_FIELD_PARAMS[k]: v for k, v in params.items()}
+            fields = tuple(f.model_copy(update=changes) if f.name == field_name else f for f in collections[name].fields)
+            _update(collections, name, fields=fields)
         case ops.CreatePartition(partition_name=p):
             _update(collections, name, partitions=tuple(sorted({*collections[name].partitions, p})))
         case ops.DropPartition(partition_name=p):

@@ -84,13 +84,16 @@ class FunctionState(_State):
 
 
 class IndexState(_State):
-    """One index; `index_name` is always filled in (a declaration defaults it to the field name)."""
+    """One index; `index_name` is always filled in (a declaration defaults it to the field name).
+
+    `params` None (live side only): the backend did not report the build params, so they are unknown.
+    """
 
     field_name: str
     index_name: str
     index_type: str = AUTOINDEX
     metric_type: str | None = None
-    params: dict[str, Scalar] = {}
+    params: dict[str, Scalar] | None = {}
 
     @field_validator("index_type", mode="before")
     @classmethod
@@ -105,7 +108,9 @@ class IndexState(_State):
     @field_validator("params", mode="before")
     @classmethod
     def _canonical_params(cls, value: Any) -> Any:
-        return {k: canonical_scalar(v) for k, v in (value or {}).items()}
+        if value is None:
+            return None
+        return {k: canonical_scalar(v) for k, v in value.items()}
 
 
 class LoadState(_State):
@@ -158,6 +163,9 @@ class State(_State):
     """A set of collections keyed by name: a whole database as declared, or as read from Milvus."""
 
     collections: dict[str, CollectionState] = {}
+    # Live side only: names the files use (declared aliases and collection names) that Milvus resolves to a
+    # collection the files do not manage, each with that collection: an alias of it, or its own name.
+    alias_owners: dict[str, str] = {}
 
     def alias_targets(self) -> dict[str, str]:
         """alias -> the collection it points at."""

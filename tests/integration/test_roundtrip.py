@@ -1,8 +1,11 @@
 """Round-trip property: a collection built by hand exactly as declared plans no change; one edit plans one change.
 
 Each declaration is created with the synchronous MilvusClient the way a user would write it (never through
-milvus_migrate.executor), then milvus-migrate reads it back through `plan --format json`. Declarations are
-generated within what the backend under test supports (see shared/milvus-capabilities.md).
+milvus_migrate.executor), in the styles the pymilvus docs show: index params flat (`params={"nlist": 16}`),
+as keywords (`nlist=16`) or nested (`params={"params": {...}}`), indexes passed to create_index or to
+`create_collection(index_params=…)`, functions with descriptions, several aliases at once. milvus-migrate then
+reads it back through `plan --format json`. Declarations are generated within what the backend under test
+supports (see shared/milvus-capabilities.md).
 """
 
 from __future__ import annotations
@@ -129,6 +132,8 @@ def declarations(draw: st.DrawFn, backend: str, prefix: str) -> dict[str, Any]:
                        "analyzer_params": {"type": "standard"}})  # fmt: skip
         fields.append({"name": "text_sparse", "type": "SPARSE_FLOAT_VECTOR"})
         functions.append({"name": "bm25", "type": "BM25", "input_field_names": ["text"], "output_field_names": ["text_sparse"]})
+        if draw(st.booleans()):
+            functions[0]["description"] = "full text of text"  # Lite drops it (issue 8 item 5)
 
     decl: dict[str, Any] = {"fields": fields}
     if functions:
@@ -196,7 +201,7 @@ def declarations(draw: st.DrawFn, backend: str, prefix: str) -> dict[str, Any]:
     load = draw(st.sampled_from(load_choices))
     if load != "omit":
         decl["load"] = load
-    aliases = draw(st.sets(st.sampled_from(["a", "b", "live"]), max_size=2))
+    aliases = draw(st.sets(st.sampled_from(["a", "b", "live"]), max_size=3))
     if aliases:
         decl["aliases"] = sorted(f"{prefix}_{a}" for a in aliases)
     return decl
@@ -205,7 +210,14 @@ def declarations(draw: st.DrawFn, backend: str, prefix: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------- by hand
 
 
-def create_by_hand(client: Any, name: str, decl: dict[str, Any], *, nested_params: bool) -> None:
+# How index build params are passed to IndexParams.add_index: the pymilvus docs' flat dict, keywords, or the
+# nested form (the only one Milvus Lite reports back, see Capabilities.reports_flat_index_params).
+PARAM_STYLES = ("flat", "keyword", "nested")
+
+
+def create_by_hand(
+    client: Any, name: str, decl: dict[str, Any], *, params_style: str = "nested", via_create_collection: bool = False
+) -> None:
     """Build `decl` with plain pymilvus calls, as an application would; milvus_migrate is not involved."""
     from pymilvus import DataType, Function, FunctionType
 
@@ -224,15 +236,14 @@ def create_by_hand(client: Any, name: str, decl: dict[str, Any], *, nested_param
                 function_type=FunctionType[fn["type"]],
                 input_field_names=fn["input_field_names"],
                 output_field_names=fn["output_field_names"],
+                description=fn.get("description", ""),
             )
         )
     kwargs: dict[str, Any] = {}
     for key in ("consistency_level", "num_shards", "num_partitions", "properties"):
         if key in decl:
             kwargs[key] = decl[key]
-    client.create_collection(name, schema=schema, **kwargs)
-    for p in decl.get("partitions", []):
-        client.create_partition(name, p)
+    index_params = None
     if decl["indexes"]:
         index_params = client.prepare_index_params()
         for ix in decl["indexes"]:
@@ -242,12 +253,28 @@ def create_by_hand(client: Any, name: str, decl: dict[str, Any], *, nested_param
             if "index_name" in ix:
                 extra["index_name"] = ix["index_name"]
             if ix.get("params"):
-                # pymilvus sends params={...} flattened; Milvus Lite keeps build params only in the nested form.
-                extra["params"] = {"params": ix["params"]} if nested_params else dict(ix["params"])
+                if params_style == "nested":
+                    extra["params"] = {"params": ix["params"]}
+                elif params_style == "flat":
+                    extra["params"] = dict(ix["params"])  # add_index(..., params={"nlist": 1024}), as the docs show
+                else:
+                    extra.update(ix["params"])  # add_index(..., nlist=1024)
             if "index_type" in ix:
                 extra["index_type"] = ix["index_type"]
             index_params.add_index(field_name=ix["field_name"], **extra)
-        client.create_index(name, index_params)
+    if via_create_collection and index_params is not None:
+        # create_collection(index_params=…) also loads the collection: undo that where the declaration says otherwise.
+        client.create_collection(name, schema=schema, index_params=index_params, **kwargs)
+        for p in decl.get("partitions", []):
+            client.create_partition(name, p)
+        if decl.get("load", "omit") is not True and "replica_number" not in (decl.get("load") or {}):
+            client.release_collection(name)
+    else:
+        client.create_collection(name, schema=schema, **kwargs)
+        for p in decl.get("partitions", []):
+            client.create_partition(name, p)
+        if index_params is not None:
+            client.create_index(name, index_params)
     load = decl.get("load")
     if load is True or (isinstance(load, dict) and "partitions" not in load):
         client.load_collection(name, **({"replica_number": load["replica_number"]} if isinstance(load, dict) else {}))
@@ -301,15 +328,18 @@ def client(backend: Any) -> Any:
 def test_a_collection_built_by_hand_as_declared_plans_no_change(data, backend, client, cli, tmp_path):
     name = f"c_{uuid.uuid4().hex[:10]}"
     decl = data.draw(declarations(backend.name, name), label="declaration")
-    nested = True if backend.is_lite else data.draw(st.booleans(), label="nested index params")
+    style = data.draw(st.sampled_from(PARAM_STYLES), label="index params style")
+    via_create_collection = data.draw(st.booleans(), label="create_collection(index_params=…)")
     note(yaml.safe_dump(decl, sort_keys=False))
-    create_by_hand(client, name, decl, nested_params=nested)
+    create_by_hand(client, name, decl, params_style=style, via_create_collection=via_create_collection)
     try:
         body = _plan(cli, _write(tmp_path / name, {name: decl}))
 
         assert body["operations"] == [], json.dumps(body["operations"], indent=2)
         assert (body["current_version"], body["target_version"]) == (0, 1)
     finally:
+        for alias in decl.get("aliases", []):
+            client.drop_alias(alias)
         client.drop_collection(name)
 
 
@@ -382,6 +412,10 @@ def _change_dim(d: dict[str, Any]) -> None:
     d["fields"][1]["dim"] = 16
 
 
+def _describe_field(d: dict[str, Any]) -> None:
+    d["fields"][2]["description"] = "the title"
+
+
 def _add_field(d: dict[str, Any]) -> None:
     d["fields"].append({"name": "year", "type": "INT32"})
 
@@ -390,11 +424,13 @@ CHANGES = {
     "index params": (_change_params, REINDEX),
     "metric": (_change_metric, REINDEX),
     "add partition": (_add_partition, {"server": [("create_partition", "p2")], "lite": [("create_partition", "p2")]}),
-    # 2.3.5 refuses to drop a loaded partition: release, drop, load again. Lite drops it while loaded.
+    # 2.3.5 refuses to drop a loaded partition: release just it (the rest stays loaded), drop. Lite drops it while loaded.
     "drop partition": (
         _drop_partition,
-        {"server": [("release_collection",), ("drop_partition", "p1"), ("load_collection",)], "lite": [("drop_partition", "p1")]},
+        {"server": [("release_partitions",), ("drop_partition", "p1")], "lite": [("drop_partition", "p1")]},
     ),
+    # No Milvus here changes a field's description in place: a warning, no operation (issue 8 item 12).
+    "field description": (_describe_field, {"server": [], "lite": []}),
     "property value": (_change_property, {b: [("alter_collection_properties",)] for b in ("server", "lite")}),
     "alias added": (_add_alias, {b: [("create_alias", "docs_next")] for b in ("server", "lite")}),
     "alias removed": (_remove_alias, {b: [("drop_alias", "docs_live")] for b in ("server", "lite")}),
@@ -408,7 +444,7 @@ CHANGES = {
 def test_one_declared_change_plans_exactly_its_operations(change, backend, cli, tmp_path):
     edit, expected = CHANGES[change]
     base = _base(backend.name)
-    create_by_hand(backend.client(), "docs", base, nested_params=True)
+    create_by_hand(backend.client(), "docs", base, params_style="nested")
     changed = copy.deepcopy(base)
     edit(changed)
     directory = _write(tmp_path / "m", {"docs": base}, {"docs": changed})
@@ -422,13 +458,15 @@ def test_one_declared_change_plans_exactly_its_operations(change, backend, cli, 
         created = [o for o in body["operations"] if o["op"] == "create_index" and o["field_name"] == "vec"]
         assert created[0]["metric_type"] == _vec_index(changed)["metric_type"]
         assert created[0]["params"] == _vec_index(changed)["params"]
+    if change == "field description" and not backend.is_lite:
+        assert "docs.title: description differs from Milvus, which cannot change a field's description in place; left as is" in body["warnings"]
     # The unchanged declaration still matches what was built by hand.
     assert _plan(cli, _write(tmp_path / "same", {"docs": base}))["operations"] == []
 
 
 def test_load_false_to_true_plans_a_load(backend, cli, tmp_path):
     base = {**_base(backend.name), "load": False}
-    create_by_hand(backend.client(), "docs", base, nested_params=True)
+    create_by_hand(backend.client(), "docs", base, params_style="nested")
     directory = _write(tmp_path / "m", {"docs": base}, {"docs": {**base, "load": True}})
 
     body = _plan(cli, directory)
@@ -439,3 +477,50 @@ def test_load_false_to_true_plans_a_load(backend, cli, tmp_path):
         assert body["operations"] == []
     else:
         assert _ops(body) == [("load_collection",)]
+
+
+# --------------------------------------------------------------------------------------------- documented styles
+
+
+def test_collections_built_the_documented_pymilvus_ways_plan_no_change(backend, cli, tmp_path):
+    """Issue 8 "done when": the pymilvus docs' own index styles, a function with a description, aliases at once."""
+    client = backend.client()
+    ivf = {"fields": [{"name": "id", "type": "INT64", "is_primary": True}, {"name": "v", "type": "FLOAT_VECTOR", "dim": 8}],
+           "indexes": [{"field_name": "v", "index_type": "IVF_FLAT", "metric_type": "L2", "params": {"nlist": 1024}}],
+           "aliases": ["ivf_a", "ivf_b", "ivf_c"]}  # fmt: skip
+    hnsw = {"fields": ivf["fields"],
+            "indexes": [{"field_name": "v", "index_type": "HNSW", "metric_type": "IP", "params": {"M": 8, "efConstruction": 64}}],
+            "aliases": ["hnsw_live"], "load": True}  # fmt: skip
+    declared = {"ivf": ivf, "hnsw": hnsw}
+    create_by_hand(client, "ivf", ivf, params_style="flat", via_create_collection=True)
+    create_by_hand(client, "hnsw", hnsw, params_style="keyword")
+    if backend.is_lite:
+        text = {"fields": [{"name": "id", "type": "INT64", "is_primary": True},
+                           {"name": "text", "type": "VARCHAR", "max_length": 256, "enable_analyzer": True},
+                           {"name": "sparse", "type": "SPARSE_FLOAT_VECTOR"}],
+                "functions": [{"name": "bm25", "type": "BM25", "input_field_names": ["text"],
+                               "output_field_names": ["sparse"], "description": "BM25 of text"}],
+                "indexes": [{"field_name": "sparse", "index_type": "SPARSE_INVERTED_INDEX", "metric_type": "BM25"}]}  # fmt: skip
+        create_by_hand(client, "text", text)
+        declared["text"] = text
+
+    body = _plan(cli, _write(tmp_path / "m", declared))
+
+    assert body["operations"] == [], json.dumps(body["operations"], indent=2)
+    if backend.is_lite:
+        # Lite reports no build params for the flat and keyword forms: said once, not planned as a rebuild.
+        assert any("the declared params of hnsw.v, ivf.v cannot be checked" in w for w in body["warnings"]), body["warnings"]
+        assert "Milvus Lite 3.2.2 does not keep descriptions; they are not compared" in body["warnings"]
+    else:
+        assert body["warnings"] == []
+
+
+def test_one_change_to_a_collection_built_the_documented_way_plans_exactly_its_operations(backend, cli, tmp_path):
+    base = _base(backend.name)
+    create_by_hand(backend.client(), "docs", base, params_style="flat", via_create_collection=True)
+    changed = copy.deepcopy(base)
+    _change_metric(changed)
+
+    body = _plan(cli, _write(tmp_path / "m", {"docs": base}, {"docs": changed}))
+
+    assert _ops(body) == REINDEX[backend.name], json.dumps(body["operations"], indent=2)

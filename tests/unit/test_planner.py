@@ -688,10 +688,14 @@ def test_new_partition_is_created_before_it_is_loaded():
 # --- partitions ------------------------------------------------------------------------------------
 
 
-def test_dropping_a_partition_of_a_loaded_collection_on_2_3_releases_then_reloads():
+def test_dropping_a_loaded_partition_on_2_3_releases_only_that_partition():
+    # 2.3.5 refuses to drop a loaded partition, but release_partitions([p]) frees it alone: the others stay
+    # loaded and searchable, so nothing is reloaded (measured on 2.3.5).
     live = state(docs(partitions=["old", "keep"], load=loaded()))
     plan = planner.plan(state(docs(partitions=["keep"], load=True)), live, MILVUS_2_3)
-    assert names(plan) == ["release_collection", "drop_partition", "load_collection"]
+    assert names(plan) == ["release_partitions", "drop_partition"]
+    release = only(plan, "release_partitions")
+    assert release.partition_names == ("old",) and release.phase == Phase.RELEASE
     drop = only(plan, "drop_partition")
     assert drop.destructive and drop.partition_name == "old" and drop.reason == "no longer declared"
     assert [op.op for op in plan.destructive_ops] == ["drop_partition"]
@@ -708,18 +712,39 @@ def test_dropping_a_partition_of_a_released_collection_needs_no_release():
     assert names(planner.plan(state(docs()), live, MILVUS_2_3)) == ["drop_partition"]
 
 
-def test_dropping_a_loaded_partition_restores_the_other_loaded_partitions():
-    # Fixed: the restored partition load used to name the dropped partition too.
+@pytest.mark.parametrize("declared_load", [None, True, {"partitions": ["_default", "keep"]}])
+def test_dropping_an_unloaded_partition_of_a_partially_loaded_collection_releases_nothing(declared_load):
+    # Issue 8 item 14: a partition created by hand and never loaded used to release and reload the collection.
+    live = state(docs(partitions=["hand_made", "keep"], load=loaded(partitions=["_default", "keep"])))
+    desired = state(docs(partitions=["keep"], load=declared_load))
+    plan = planner.plan(desired, live, MILVUS_2_3)
+    # What is left loaded (_default, keep) is every partition once hand_made is gone: a full load already.
+    assert names(plan) == ["drop_partition"]
+
+
+def test_dropping_a_loaded_partition_keeps_the_other_loaded_partitions_loaded():
     live = state(docs(partitions=["old", "keep"], load=loaded(partitions=["old", "keep"])))
     plan = planner.plan(state(docs(partitions=["keep"])), live, MILVUS_2_3)
-    assert names(plan) == ["release_collection", "drop_partition", "load_partitions"]
-    assert only(plan, "load_partitions").partition_names == ("keep",)
+    assert names(plan) == ["release_partitions", "drop_partition"]
+    assert only(plan, "release_partitions").partition_names == ("old",)
 
 
-def test_dropping_the_only_loaded_partition_leaves_the_collection_released():
+def test_dropping_the_only_loaded_partition_releases_just_it():
     live = state(docs(partitions=["old", "keep"], load=loaded(partitions=["old"])))
     plan = planner.plan(state(docs(partitions=["keep"])), live, MILVUS_2_3)
-    assert names(plan) == ["release_collection", "drop_partition"]
+    assert names(plan) == ["release_partitions", "drop_partition"]
+
+
+def test_dropping_the_only_loaded_partition_of_a_collection_declared_loaded_loads_it_again():
+    live = state(docs(partitions=["old", "keep"], load=loaded(partitions=["old"])))
+    plan = planner.plan(state(docs(partitions=["keep"], load=True)), live, MILVUS_2_3)
+    assert names(plan) == ["release_partitions", "drop_partition", "load_collection"]
+
+
+def test_dropping_a_loaded_partition_with_an_index_change_releases_the_collection_once():
+    live = state(docs(partitions=["old"], indexes=[hnsw(M=8)], load=loaded()))
+    plan = planner.plan(state(docs(indexes=[hnsw(M=32)], load=True)), live, MILVUS_2_3)
+    assert names(plan) == ["release_collection", "drop_index", "drop_partition", "create_index", "load_collection"]
 
 
 def test_property_change_on_a_loaded_collection_needs_no_release():
@@ -899,3 +924,206 @@ def test_consistency_level_change_is_a_warning_not_a_recreate():
         "docs: consistency_level is Bounded in Milvus, declared Strong; Milvus cannot change it in place, "
         "so it is left as is (pass consistency_level per request)",
     )
+
+
+# --- issue 8: backend facts the planner must respect --------------------------------------------------
+
+
+def _with_bm25(description: str = "", **kw) -> CollectionState:
+    fields = [pk(), scalar("text", enable_analyzer=True), sparse()]
+    fn = bm25().model_copy(update={"description": description})
+    return collection("docs", fields=fields, functions=[fn], indexes=[index("sparse", "SPARSE_INVERTED_INDEX", metric="BM25")], **kw)
+
+
+def test_function_description_lite_drops_is_a_warning_not_a_recreate():
+    # Issue 8 item 5: Lite reads a BM25 function back without its description; that planned drop + create.
+    plan = planner.plan(state(_with_bm25("title → sparse")), state(_with_bm25("")), LITE)
+    assert plan.is_empty
+    assert plan.warnings == ("Milvus Lite 3.2.2 does not keep descriptions; they are not compared",)
+
+
+def test_function_description_change_is_still_compared_where_descriptions_are_kept():
+    plan = planner.plan(state(_with_bm25("new")), state(_with_bm25("old")), MILVUS_2_6)
+    assert only(plan, "drop_collection").reason == "functions changed: cannot be changed in place"
+
+
+def test_index_params_the_backend_does_not_report_are_not_compared_and_warned_about_once():
+    # Issue 8 item 6: Lite keeps no build params given in pymilvus's flat form; introspect reads them as None.
+    unknown = IndexState(field_name="vec", index_name="vec", index_type="HNSW", metric_type="COSINE", params=None)
+    desired = state(docs(indexes=[hnsw(M=8)]), collection("notes", indexes=[hnsw(M=16)]))
+    live = state(docs(indexes=[unknown]), collection("notes", indexes=[unknown]))
+    plan = planner.plan(desired, live, LITE)
+    assert plan.is_empty
+    assert plan.warnings == (
+        "Milvus Lite 3.2.2 does not report the build params of indexes created with pymilvus's flat params form "
+        "(params={...} or keywords); the declared params of docs.vec, notes.vec cannot be checked",
+    )
+
+
+def test_index_with_unreported_params_is_still_rebuilt_when_its_type_or_metric_changes():
+    unknown = IndexState(field_name="vec", index_name="vec", index_type="IVF_FLAT", metric_type="L2", params=None)
+    plan = planner.plan(state(docs(indexes=[hnsw(metric="L2")])), state(docs(indexes=[unknown])), LITE)
+    assert names(plan) == ["drop_index", "create_index"]
+    plan = planner.plan(state(docs(indexes=[index("vec", "IVF_FLAT", metric="IP", nlist=8)])), state(docs(indexes=[unknown])), LITE)
+    assert names(plan) == ["drop_index", "create_index"]
+
+
+def test_index_without_params_matching_unreported_params_gives_no_warning():
+    unknown = IndexState(field_name="vec", index_name="vec", index_type="FLAT", metric_type="L2", params=None)
+    plan = planner.plan(state(docs(indexes=[index("vec", "FLAT", metric="L2")])), state(docs(indexes=[unknown])), LITE)
+    assert plan.is_empty and plan.warnings == ()
+
+
+def _sparse_index(algo: str) -> CollectionState:
+    return docs(fields=[pk(), vec(), sparse()], indexes=[hnsw(), index("sparse", "SPARSE_INVERTED_INDEX", metric="IP", inverted_index_algo=algo)])
+
+
+def test_sparse_algorithm_lite_rejects_at_build_time_is_refused_at_plan_time():
+    # Issue 8 item 7: Lite: "unsupported sparse algorithm 'DAAT_WAND'; use TAAT_NAIVE", after the collection was created.
+    error = refusal(state(_sparse_index("DAAT_WAND")), LITE)
+    assert error.reasons == [
+        "docs.sparse: inverted_index_algo DAAT_WAND on SPARSE_INVERTED_INDEX is not supported by Milvus Lite 3.2.2 "
+        "(supported: TAAT_NAIVE)"
+    ]
+    assert names(planner.plan(state(_sparse_index("TAAT_NAIVE")), EMPTY, LITE))[0] == "create_collection"
+    assert names(planner.plan(state(_sparse_index("DAAT_WAND")), EMPTY, MILVUS_2_6))[0] == "create_collection"
+
+
+@pytest.mark.parametrize(
+    ("index_type", "params", "missing"),
+    [
+        ("HNSW", {}, "M, efConstruction"),
+        ("HNSW", {"M": 8}, "efConstruction"),
+        ("IVF_FLAT", {}, "nlist"),
+        ("IVF_SQ8", {}, "nlist"),
+        ("IVF_PQ", {"nlist": 8}, "m"),
+        ("SCANN", {}, "nlist"),
+    ],
+)
+def test_build_params_2_3_requires_are_refused_at_plan_time(index_type, params, missing):
+    # Issue 8 item 13: 2.3.5 fails such an index mid-`up` ("efConstruction out of range", "parameter `m` not found").
+    desired = state(docs(indexes=[index("vec", index_type, metric="L2", **params)]))
+    error = refusal(desired, MILVUS_2_3)
+    assert error.reasons == [
+        f"docs.vec: {index_type} index needs {missing} in params on Milvus 2.3.5 (newer servers default it); declare it"
+    ]
+    for caps in (LITE, MILVUS_2_6):
+        if index_type in (caps.vector_index_types or {index_type}):
+            assert names(planner.plan(desired, EMPTY, caps))[0] == "create_collection"
+
+
+def test_binary_ivf_without_nlist_is_refused_on_2_3_but_flat_indexes_need_nothing():
+    binary = [pk(), vec(type="BINARY_VECTOR", dim=16)]
+    error = refusal(state(docs(fields=binary, indexes=[index("vec", "BIN_IVF_FLAT", metric="HAMMING")])), MILVUS_2_3)
+    assert error.reasons[0].startswith("docs.vec: BIN_IVF_FLAT index needs nlist in params on Milvus 2.3.5")
+    for ix in (index("vec", "BIN_FLAT", metric="HAMMING"), index("vec", "AUTOINDEX"), index("vec", "DISKANN", metric="L2")):
+        fields = binary if ix.index_type.startswith("BIN") else None
+        assert planner.plan(state(docs(fields=fields, indexes=[ix])), EMPTY, MILVUS_2_3).ops
+
+
+@pytest.mark.parametrize(
+    ("field", "metric"),
+    [(vec(), "COSINE"), (vec(type="FLOAT16_VECTOR"), "COSINE"), (vec(type="BINARY_VECTOR", dim=16), "HAMMING"), (sparse("vec"), "IP")],
+)
+@ALL_BACKENDS
+def test_vector_index_without_metric_is_created_with_the_default_metric(caps, field, metric):
+    # Issue 8 item 10: Lite and 2.3.5 refuse create_index without metric_type; the plan never sends one.
+    ix = index("vec", "FLAT" if field.type != "SPARSE_FLOAT_VECTOR" else "SPARSE_INVERTED_INDEX")
+    desired = state(docs(fields=[pk(), field], indexes=[ix]))
+    created = planner.plan(desired, EMPTY, replace_caps(caps)).ops[1]
+    assert created.op == "create_index"
+    assert created.index.metric_type == metric
+    assert created.reason == f"declared, not in Milvus (no metric_type declared: {metric})"
+
+
+def test_bm25_output_index_without_metric_is_created_with_bm25():
+    fields = [pk(), scalar("text", enable_analyzer=True), sparse()]
+    desired = state(collection("docs", fields=fields, functions=[bm25()], indexes=[index("sparse", "SPARSE_INVERTED_INDEX")]))
+    assert only(planner.plan(desired, EMPTY, LITE), "create_index").index.metric_type == "BM25"
+
+
+def test_rebuilt_vector_index_without_metric_gets_the_default_and_scalar_indexes_none():
+    desired = state(docs(fields=[pk(), vec(), scalar("title")], indexes=[index("vec", "HNSW", M=16, efConstruction=64), index("title", "Trie")]))
+    live = state(docs(fields=[pk(), vec(), scalar("title")], indexes=[hnsw(metric="L2", M=8, efConstruction=64)]))
+    plan = planner.plan(desired, live, MILVUS_2_3)
+    created = {op.index.field_name: op.index.metric_type for op in plan.ops if op.op == "create_index"}
+    assert created == {"vec": "COSINE", "title": None}
+    # An existing index with any metric matches a declaration without one.
+    assert planner.plan(desired, live.model_copy(update={"collections": {"docs": change(live.collections["docs"], indexes=[hnsw(metric="L2", M=16, efConstruction=64), index("title", "Trie")])}}), MILVUS_2_3).is_empty
+
+
+def replace_caps(caps: capabilities.Capabilities) -> capabilities.Capabilities:
+    """`caps` allowing every vector type, so one test can try each field type on each backend's metric rules."""
+    from dataclasses import replace
+
+    return replace(caps, vector_types=capabilities.ALL_VECTOR_TYPES, vector_index_types=None, max_dense_vector_fields=4)
+
+
+def test_declared_alias_owned_by_an_unmanaged_collection_is_refused():
+    # Issue 8 item 11: planned as create_alias, `up` failed with "alias already exists".
+    live = State(alias_owners={"docs_live": "someone_elses"})
+    error = refusal(state(docs(aliases=["docs_live"])), MILVUS_2_3, live=live)
+    assert error.reasons == [
+        "alias docs_live (declared for docs) already points at collection someone_elses, which these migration "
+        "files do not manage; drop or rename that alias, or declare another"
+    ]
+
+
+def test_declared_collection_whose_name_is_an_unmanaged_alias_is_refused():
+    live = State(alias_owners={"docs": "docs_v1"})
+    error = refusal(state(docs()), LITE, live=live)
+    assert error.reasons == [
+        "collection docs cannot be created: docs is an alias of collection docs_v1, which these migration files "
+        "do not manage; drop that alias, or name the collection differently"
+    ]
+
+
+def test_declared_alias_that_is_the_name_of_an_unmanaged_collection_is_refused():
+    live = State(alias_owners={"docs_next": "docs_next"})
+    error = refusal(state(docs(aliases=["docs_next"])), MILVUS_2_3, live=live)
+    assert error.reasons == [
+        "alias docs_next (declared for docs) is the name of collection docs_next, which these migration files "
+        "do not manage; declare another alias"
+    ]
+
+
+def test_alias_moving_between_managed_collections_is_not_a_conflict():
+    live = state(collection("a", aliases=["live"]), collection("b"))
+    plan = planner.plan(state(collection("a"), collection("b", aliases=["live"])), live, MILVUS_2_3)
+    assert names(plan) == ["alter_alias"]
+
+
+@pytest.mark.parametrize("caps", [MILVUS_2_3, MILVUS_2_5], ids=["2.3", "2.5"])
+def test_field_description_change_is_a_warning_on_servers(caps):
+    # Issue 8 item 12: a changed field description used to produce neither an operation nor a warning.
+    desired = state(docs(fields=[pk(), vec(description="new")]))
+    plan = planner.plan(desired, state(docs(fields=[pk(), vec(description="old")])), caps)
+    assert plan.is_empty
+    assert plan.warnings == (
+        "docs.vec: description differs from Milvus, which cannot change a field's description in place; left as is",
+    )
+
+
+def test_field_mmap_change_is_a_warning_where_fields_cannot_be_altered():
+    desired = state(docs(fields=[pk(), vec(), scalar("title", mmap_enabled=True)]))
+    plan = planner.plan(desired, state(docs(fields=[pk(), vec(), scalar("title")])), MILVUS_2_3)
+    assert plan.is_empty
+    assert plan.warnings == (
+        "docs.title: mmap_enabled is False in Milvus, declared True; Milvus 2.3.5 cannot change it in place, so it is left as is",
+    )
+
+
+def test_field_mmap_change_is_altered_in_place_on_2_5_with_a_reload():
+    desired = state(docs(fields=[pk(), vec(), scalar("title", mmap_enabled=True)], load=True))
+    live = state(docs(fields=[pk(), vec(), scalar("title", mmap_enabled=False)], load=loaded()))
+    plan = planner.plan(desired, live, MILVUS_2_5)
+    assert names(plan) == ["release_collection", "alter_collection_field", "load_collection"]
+    alter = only(plan, "alter_collection_field")
+    assert (alter.field_name, alter.field_params, alter.before) == ("title", {"mmap.enabled": True}, {"mmap.enabled": False})
+    assert alter.to_json()["field_params"] == {"mmap.enabled": True}
+    assert not alter.destructive
+
+
+def test_undeclared_field_mmap_is_left_alone():
+    live = state(docs(fields=[pk(), vec(), scalar("title", mmap_enabled=True)]))
+    assert planner.plan(state(docs(fields=[pk(), vec(), scalar("title")])), live, MILVUS_2_5).is_empty

@@ -105,3 +105,14 @@ def test_dropping_a_loaded_partition_removes_it_from_the_load():
 def test_an_operation_on_a_missing_collection_is_a_bug_in_the_plan():
     with pytest.raises(ValueError, match="does not exist"):
         simulate(state(), [ops.ReleaseCollection(collection_name="ghost", reason="")])
+
+
+def test_alter_collection_field_sets_the_field_attribute():
+    before = state(collection("a"))
+    op = ops.AlterCollectionField(collection_name="a", field_name="vec", field_params={"mmap.enabled": True}, before={}, reason="")
+    assert simulate(before, [op]).collections["a"].field("vec").mmap_enabled is True
+
+
+def test_names_held_by_unmanaged_collections_stay_held():
+    before = State(collections={}, alias_owners={"live": "someone_elses"})
+    assert simulate(before, []).alias_owners == {"live": "someone_elses"}
