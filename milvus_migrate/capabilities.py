@@ -89,9 +89,6 @@ class Capabilities:
         return self.default_metric_types.get(field_type)
 
 
-_SCALARS = ("BOOL", "INT8", "INT16", "INT32", "INT64", "FLOAT", "DOUBLE", "VARCHAR", "JSON", "ARRAY")
-
-
 def lite(version: str = "milvus_lite-3.2.2") -> Capabilities:
     """Milvus Lite (measured on 3.2.2; see shared/milvus-capabilities.md)."""
     return Capabilities(

@@ -154,9 +154,6 @@ class CollectionState(_State):
     def primary_field(self) -> FieldState | None:
         return next((f for f in self.fields if f.is_primary), None)
 
-    @property
-    def vector_fields(self) -> tuple[FieldState, ...]:
-        return tuple(f for f in self.fields if f.type.endswith("_VECTOR"))
 
 
 class State(_State):

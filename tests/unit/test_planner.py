@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from tests.unit.factories import (
     autoindex,
@@ -796,19 +798,46 @@ def test_removed_property_is_kept_on_2_3_with_a_warning():
 # --- the plan as a value -----------------------------------------------------------------------------
 
 
-def test_same_input_gives_the_same_plan():
-    live = state(
-        collection("a", indexes=[hnsw(M=8)], load=loaded(), aliases=["x"], partitions=["p"]),
-        collection("gone", aliases=["y"]),
-    )
-    desired = state(
-        collection("a", indexes=[hnsw(M=16)], load=True, properties={"k": "v"}),
-        collection("b", fields=[pk(), vec(dim=4)], indexes=[hnsw()], load=True, aliases=["x", "y"]),
-    )
-    first, second = planner.plan(desired, live, MILVUS_2_6), planner.plan(desired, live, MILVUS_2_6)
-    assert first == second
-    assert first.to_json() == second.to_json()
-    assert [op.sort_key() for op in first.ops] == sorted(op.sort_key() for op in first.ops)
+_DETERMINISM = """
+import json, sys
+from milvus_migrate import capabilities, planner
+from tests.unit.factories import collection, hnsw, loaded, pk, state, vec
+names = ["a", "gone", "b", "c", "d"]
+if sys.argv[1] == "reversed":
+    names.reverse()
+built = {
+    "a": (collection("a", indexes=[hnsw(M=8)], load=loaded(), aliases=["x"], partitions=["p", "q"]),
+          collection("a", indexes=[hnsw(M=16)], load=True, properties={"k": "v", "j": "w"}, partitions=["r"])),
+    "gone": (collection("gone", aliases=["y"]), None),
+    "b": (None, collection("b", fields=[pk(), vec(dim=4)], indexes=[hnsw()], load=True, aliases=["x", "y", "z"])),
+    "c": (collection("c", fields=[pk(), vec(dim=4)]), collection("c", fields=[pk(), vec(dim=8)])),
+    "d": (None, collection("d", partitions=["p3", "p1", "p2"])),
+}
+live = state(*[built[n][0] for n in names if built[n][0] is not None])
+desired = state(*[built[n][1] for n in names if built[n][1] is not None])
+print(json.dumps(planner.plan(desired, live, capabilities.modern_server("v2.6.2")).to_json()))
+"""
+
+
+def test_same_input_gives_the_same_plan_whatever_the_hash_seed_or_insertion_order():
+    # Set iteration order changes with PYTHONHASHSEED, and dicts keep insertion order: run separate
+    # processes with different seeds and insertion orders; the plans must be identical, op for op.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", _DETERMINISM, order],
+            capture_output=True, text=True, check=True, cwd=root,
+            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(root)},
+        ).stdout
+        for seed, order in (("1", "forward"), ("2", "reversed"), ("3", "forward"), ("4", "reversed"))
+    }  # fmt: skip
+    assert len(outputs) == 1, outputs
+    assert json.loads(outputs.pop())["changes"] > 10
 
 
 def test_plan_json_has_the_documented_keys():
