@@ -260,3 +260,28 @@ def test_a_failed_step_shows_in_status_until_a_rerun_succeeds(cli, backend, tmp_
     cleared = json.loads(cli("status", "--format", "json", directory=directory).stdout)
     assert cleared["last_failure"] is None and cleared["up_to_date"]
     assert [row[1] for row in history_rows(cli, directory)] == ["up", "failed", "up"]
+
+
+async def test_up_stops_before_a_step_whose_collections_changed_under_it(backend, tmp_migrations):
+    """Someone changes Milvus between two steps: the next step is not started, and says what changed."""
+    from milvus_migrate import aio
+    from milvus_migrate.commands import run
+    from milvus_migrate.errors import PlanDiverged
+    from milvus_migrate.ops import Direction
+
+    directory = tmp_migrations("0001_docs.yaml", V1, "0002_alias.yaml", V2)
+    options = aio.options(directory, uri=backend.uri, db_name=backend.db_name, timeout=60)
+
+    def meddle(step_report) -> None:
+        if step_report.step.version == 1:
+            backend.client().create_partition("docs", "by_hand")
+
+    with pytest.raises(PlanDiverged) as caught:
+        await run(options, direction=Direction.UP, on_step=meddle)
+
+    assert caught.value.step == "0002_alias"
+    assert "drop partition by_hand of docs (ITS DATA)" in caught.value.differences
+    records = await aio.history(directory, uri=backend.uri, db_name=backend.db_name)
+    assert [(r.version, r.direction.value) for r in records] == [(1, "up")]
+    client = backend.client()
+    assert sorted(client.list_partitions("docs")) == ["_default", "by_hand"]  # p2025 of step 2 was not created
