@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import shutil
 import time
@@ -69,7 +70,7 @@ class Session:
 @contextlib.asynccontextmanager
 async def connect(settings: ConnectionSettings) -> AsyncIterator[Session]:
     """Connect, detect capabilities, yield a Session, and close the client."""
-    from pymilvus import AsyncMilvusClient
+    AsyncMilvusClient = _import_pymilvus().AsyncMilvusClient
 
     # pymilvus and Milvus Lite log failures with tracebacks at ERROR; the tool reports failures itself.
     for noisy in ("pymilvus", "milvus_lite", "asyncio"):
@@ -95,6 +96,25 @@ async def connect(settings: ConnectionSettings) -> AsyncIterator[Session]:
     finally:
         with contextlib.suppress(Exception):
             await client.close()
+
+
+def _import_pymilvus() -> Any:
+    """pymilvus, imported so that MILVUS_URI naming a Milvus Lite file does not break the import.
+
+    pymilvus's `connections` singleton parses MILVUS_URI as a server address when pymilvus is imported
+    (orm/connections.py, Connections.__init__) and raises "Illegal uri" for a path such as ./milvus.db,
+    which is what --uri reads from that variable. The URI reaches the client explicitly, so the variable
+    is hidden from that first import only.
+    """
+    import sys
+
+    hidden = os.environ.pop("MILVUS_URI", None) if "pymilvus" not in sys.modules else None
+    try:
+        import pymilvus
+    finally:
+        if hidden is not None:
+            os.environ["MILVUS_URI"] = hidden
+    return pymilvus
 
 
 async def _server_version(client: Any, budget: float) -> Any:
