@@ -39,6 +39,8 @@ class Capabilities:
     drop_partition_needs_release: bool = True
     drop_index_drops_all: bool = False  # Milvus Lite: drop_index removes every index of the collection
     add_field: bool = False
+    # An index created on a loaded collection is used only after release + load (2.3.5, measured).
+    create_index_needs_reload: bool = False
     # alter_collection_field (Milvus 2.5+): mmap_enabled (and max_length/max_capacity) of a field change in place.
     alter_field: bool = False
     # Milvus Lite fails at random with "[Errno 2] No such file or directory" when several create_alias or
@@ -143,6 +145,7 @@ def server_2_3(version: str = "v2.3.5") -> Capabilities:
         # 2.3.5: "index type not match: expected=Trie, actual=AUTOINDEX" for VARCHAR; numbers want STL_SORT.
         autoindex_substitutes={"VARCHAR": "Trie"} | {t: "STL_SORT" for t in ("INT8", "INT16", "INT32", "INT64", "FLOAT", "DOUBLE")},
         drop_collection_properties=False,  # "only support alter collection properties"
+        create_index_needs_reload=True,  # load_collection then fails "can't change the index for loaded collection"
         keeps_clustering_key=False,
         # Measured on 2.3.5 (index created with metric, without params); DISKANN, FLAT, BIN_FLAT, AUTOINDEX need none.
         required_index_params={

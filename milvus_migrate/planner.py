@@ -414,6 +414,9 @@ def _diff_load(
     needs_release = loaded_now and (
         any(isinstance(op, (ops.DropIndex, ops.AlterCollectionField)) for op in changes)
         or bool(dropped_loaded and not caps.partition_load)
+        # 2.3.5 builds an index on a loaded collection but uses it only after a reload; until then every
+        # load_collection (an application's start-up) fails "can't change the index for loaded collection".
+        or (caps.create_index_needs_reload and any(isinstance(op, ops.CreateIndex) for op in changes))
     )
     # Where partitions can be released one by one, release just the dropped ones: the others stay searchable.
     partial: list[ops.Operation] = []

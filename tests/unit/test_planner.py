@@ -1156,3 +1156,14 @@ def test_field_mmap_change_is_altered_in_place_on_2_5_with_a_reload():
 def test_undeclared_field_mmap_is_left_alone():
     live = state(docs(fields=[pk(), vec(), scalar("title", mmap_enabled=True)]))
     assert planner.plan(state(docs(fields=[pk(), vec(), scalar("title")])), live, MILVUS_2_5).is_empty
+
+
+def test_a_new_index_on_a_loaded_collection_is_followed_by_a_reload_on_2_3_only():
+    live = collection("docs", fields=[pk(), vec(), scalar("title")], indexes=[hnsw()], load=loaded(replica_number=1))
+    want = change(live, indexes=(hnsw(), index("title", "Trie")), load=None)
+
+    on_2_3 = planner.plan(state(want), state(live), capabilities.server_2_3())
+    on_2_5 = planner.plan(state(want), state(live), capabilities.modern_server("v2.5.4"))
+
+    assert [op.op for op in on_2_3.ops] == ["release_collection", "create_index", "load_collection"]
+    assert [op.op for op in on_2_5.ops] == ["create_index"]
