@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum, StrEnum
+from enum import Enum, IntEnum
 from typing import Any, ClassVar
 
 from milvus_migrate.state import CollectionState, FieldState, IndexState
@@ -26,7 +26,7 @@ class Phase(IntEnum):
     DROP_COLLECTIONS = 110  # a removed collection goes last, once no alias points at it any more
 
 
-class Category(StrEnum):
+class Category(str, Enum):  # not StrEnum: that is Python 3.11+, and 3.10 is supported
     """How a plan line is marked: + adds, - removes, ~ changes."""
 
     ADD = "+"
