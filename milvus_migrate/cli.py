@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from milvus_migrate import __version__
-from milvus_migrate.config import DEFAULT_HISTORY_COLLECTION, DEFAULT_URI, ConnectionSettings
+from milvus_migrate.config import DEFAULT_HISTORY_COLLECTION, DEFAULT_URI, ConnectionSettings, redact, secrets_of
 from milvus_migrate.errors import MigrateError, SpecError
 
 # Exit codes: 0 success, 1 error, 2 changes/pending/drift (only with --detailed-exitcode / --check).
@@ -103,17 +103,17 @@ def handle_errors(command: Callable) -> Callable:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        secrets = _secrets_from(kwargs)
+        secrets = secrets_of(kwargs.get("uri") or "", kwargs.get("token") or "")
         verbose = kwargs.get("verbose", 0)
         try:
             return command(*args, **kwargs)
         except SpecError as exc:
             for problem in exc.problems:
-                click.echo(_scrub(str(problem), secrets), err=True)
+                click.echo(redact(str(problem), secrets), err=True)
             click.echo(f"Error: {len(exc.problems)} problem(s) in migration files; nothing was changed.", err=True)
             sys.exit(exc.exit_code)
         except MigrateError as exc:
-            click.echo(f"Error: {_scrub(exc.message, secrets)}", err=True)
+            click.echo(f"Error: {redact(exc.message, secrets)}", err=True)
             sys.exit(exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
@@ -122,15 +122,15 @@ def handle_errors(command: Callable) -> Callable:
             sys.exit(1)
         except Exception as exc:  # a server refusal or a bug: one line, secrets scrubbed
             if verbose >= 2:
-                click.echo(_scrub(traceback.format_exc(), secrets), err=True)
+                click.echo(redact(traceback.format_exc(), secrets), err=True)
             message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
             if _unreachable(exc):
                 # The server went away mid-command (crashed, restarting, network): it refused nothing.
-                click.echo(f"Error: lost the connection to Milvus: {_scrub(str(message), secrets)}", err=True)
+                click.echo(f"Error: lost the connection to Milvus: {redact(str(message), secrets)}", err=True)
             elif any(cls.__name__ in ("MilvusException", "RpcError") for cls in type(exc).__mro__):
-                click.echo(f"Error: Milvus refused a call: {_scrub(str(message), secrets)}", err=True)
+                click.echo(f"Error: Milvus refused a call: {redact(str(message), secrets)}", err=True)
             else:
-                click.echo(f"Error: unexpected {type(exc).__name__}: {_scrub(str(message), secrets)}", err=True)
+                click.echo(f"Error: unexpected {type(exc).__name__}: {redact(str(message), secrets)}", err=True)
             sys.exit(1)
 
     return wrapper
@@ -140,29 +140,6 @@ def _unreachable(exc: BaseException) -> bool:
     from milvus_migrate.connection import is_unreachable
 
     return is_unreachable(exc)
-
-
-def _secrets_from(kwargs: dict[str, Any]) -> list[str]:
-    from urllib.parse import urlsplit
-
-    found = []
-    token = kwargs.get("token") or ""
-    if token:
-        found.append(token)
-        found.extend(token.split(":", 1)[1:])
-    try:
-        parts = urlsplit(kwargs.get("uri") or "")
-        if parts.password:
-            found.append(parts.password)
-    except ValueError:
-        pass
-    return [s for s in found if s]
-
-
-def _scrub(text: str, secrets: list[str]) -> str:
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
 
 
 def _run_async(coroutine: Any) -> Any:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from milvus_migrate.cli import main
@@ -128,6 +130,38 @@ def test_connection_failure_is_one_line_without_secrets(monkeypatch):
     assert len(result.stderr.strip().splitlines()) == 1
     for secret in ("s3cr3t", "t0k3n", "alice:"):
         assert secret not in result.output
+
+
+SECRET_PASSWORDS = ["o", "Milvus", secrets.token_urlsafe(32)]
+UNREACHABLE = "http://127.0.0.1:1"
+
+
+def _status_unreachable(uri: str, token: str | None = None, env: dict[str, str] | None = None) -> str:
+    args = ["status", "--uri", uri, "--dir", str(REPO / "migrations"), "-vv", "--timeout", "1"]
+    if token is not None:
+        args += ["--token", token]
+    result = CliRunner().invoke(main, args, env=env, catch_exceptions=False)
+    assert result.exit_code == 1
+    return result.output
+
+
+@pytest.mark.parametrize("password", SECRET_PASSWORDS, ids=["o", "Milvus", "long-random"])
+def test_secrets_are_removed_whole_and_words_stay_intact(password):
+    """Token by flag, by MILVUS_TOKEN, password in the URI: the message is the secret-free one, word for word."""
+    baseline = _status_unreachable(UNREACHABLE)
+    assert baseline.startswith(f"Error: cannot connect to Milvus at {UNREACHABLE}: ")
+    token = f"root:{password}"
+    with_userinfo = baseline.replace(UNREACHABLE, "http://***@127.0.0.1:1", 1)
+    shown = {
+        "--token": _status_unreachable(UNREACHABLE, token=token),
+        "MILVUS_TOKEN": _status_unreachable(UNREACHABLE, env={"MILVUS_TOKEN": token}),
+        "uri": _status_unreachable(f"http://root:{password}@127.0.0.1:1"),
+    }
+    assert shown == {"--token": baseline, "MILVUS_TOKEN": baseline, "uri": with_userinfo}
+    for output in shown.values():
+        assert token not in output
+        if len(password) > 8:
+            assert password not in output
 
 
 def test_bad_var_syntax_is_a_usage_error(monkeypatch):
