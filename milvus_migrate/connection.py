@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import shutil
+import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -32,6 +34,11 @@ class Session:
     client: Any
     caps: Capabilities
     settings: ConnectionSettings
+
+    @property
+    def offline(self) -> bool:
+        """The Milvus Lite file does not exist (yet): `client` reads as an empty database and writes nothing."""
+        return isinstance(self.client, MissingLiteDatabase)
 
     async def create_collection(self, name: str, **kwargs: Any) -> None:
         """client.create_collection, recovering from what a killed Milvus Lite process leaves behind.
@@ -61,14 +68,61 @@ class Session:
 
     def sync_client(self) -> Any:
         """A synchronous MilvusClient on the same server, for calls the async client gets wrong on Milvus Lite."""
+        if self.offline:
+            raise self.client.missing()
+        import_pymilvus()
         from pymilvus import MilvusClient
 
         return MilvusClient(**_client_kwargs(self.settings))
 
 
+class MissingLiteDatabase:
+    """Stands in for the client of a Milvus Lite file that does not exist: an empty database, read-only.
+
+    Opening a Lite path creates the file, so a read-only command (`plan`, `status`, `history`,
+    `unlock`, `down` with nothing to do) given a mistyped path would leave a new database behind.
+    Instead it reads this: no collections, hence no history and no lock. Any call that would change
+    something fails naming the path; only `up` and `stamp` open (and so create) the file.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def missing(self) -> ConnectionFailed:
+        return ConnectionFailed(
+            f"the Milvus Lite database {self.path} does not exist; 'milvus-migrate up' (or 'stamp') creates it"
+        )
+
+    async def list_collections(self, **_: Any) -> list[str]:
+        return []
+
+    async def has_collection(self, *_: Any, **__: Any) -> bool:
+        return False
+
+    async def close(self) -> None:
+        return None
+
+    def __getattr__(self, method: str) -> Any:
+        async def refuse(*_: Any, **__: Any) -> Any:
+            raise self.missing()
+
+        return refuse
+
+
 @contextlib.asynccontextmanager
-async def connect(settings: ConnectionSettings) -> AsyncIterator[Session]:
-    """Connect, detect capabilities, yield a Session, and close the client."""
+async def connect(settings: ConnectionSettings, create: bool = False) -> AsyncIterator[Session]:
+    """Connect, detect capabilities, yield a Session, and close the client.
+
+    A Milvus Lite file that does not exist is created only with `create` (by `up` and `stamp`);
+    otherwise the session is offline and reads an empty database (MissingLiteDatabase).
+    """
+    if settings.is_lite and not create and not Path(settings.uri).exists():
+        from importlib.metadata import version
+
+        lite_version = f"milvus_lite-{version('milvus-lite')}"
+        yield Session(client=MissingLiteDatabase(settings.uri), caps=capabilities.from_version(lite_version), settings=settings)
+        return
+    import_pymilvus()
     from pymilvus import AsyncMilvusClient
 
     # pymilvus and Milvus Lite log failures with tracebacks at ERROR; the tool reports failures itself.
@@ -97,6 +151,23 @@ async def connect(settings: ConnectionSettings) -> AsyncIterator[Session]:
             await client.close()
 
 
+def import_pymilvus() -> None:
+    """Import pymilvus with MILVUS_URI hidden from it; every module imports pymilvus after this ran.
+
+    pymilvus reads MILVUS_URI (and its legacy MILVUS_DEFAULT_CONNECTION) when imported, for its ORM
+    default connection, and rejects anything but http(s):// with "Illegal uri" — so a Milvus Lite path,
+    which the tool accepts there like --uri (click has read it already), would fail every command
+    (shared/milvus-capabilities.md, "More facts"). The variables are restored afterwards for templates.
+    """
+    if "pymilvus" in sys.modules:
+        return
+    hidden = {name: os.environ.pop(name) for name in ("MILVUS_URI", "MILVUS_DEFAULT_CONNECTION") if name in os.environ}
+    try:
+        import pymilvus  # noqa: F401
+    finally:
+        os.environ.update(hidden)
+
+
 async def _server_version(client: Any, budget: float) -> Any:
     """The server's version; a refused or dropped connection is retried with back-off within `budget` s."""
     deadline = time.monotonic() + budget
@@ -114,6 +185,7 @@ async def _server_version(client: Any, budget: float) -> Any:
 
 def is_unreachable(exc: BaseException) -> bool:
     """Whether `exc` says the server could not be reached (worth retrying), not that it refused the call."""
+    import_pymilvus()
     import grpc
     from pymilvus.client.types import Status
 

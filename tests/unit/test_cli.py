@@ -169,3 +169,39 @@ def test_bad_var_syntax_is_a_usage_error(monkeypatch):
     result = run("validate", "--var", "novalue")
     assert result.exit_code == 2
     assert "'novalue' is not KEY=VALUE" in result.output
+
+
+READ_ONLY_COMMANDS = [
+    ["plan"], ["plan", "--format", "json"], ["plan", "--down"], ["status"], ["status", "--format", "json"], ["history"],
+    ["history", "--format", "json"], ["unlock"], ["down"], ["down", "--to", "0"], ["up", "--dry-run"], ["validate"],
+]  # fmt: skip
+
+
+def test_read_only_commands_never_create_a_milvus_lite_file(tmp_path, monkeypatch):
+    """A missing .db reads as an empty database: plan shows what `up` creates, nothing appears on disk."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "migrations").mkdir()
+    for source in (REPO / "migrations").glob("*.yaml"):
+        (tmp_path / "migrations" / source.name).write_text(source.read_text())
+    outputs = {}
+    for command in READ_ONLY_COMMANDS:
+        args = command if command == ["validate"] else [*command, "--uri", "./mistyped.db"]
+        result = run(*args)
+        assert result.exit_code == 0, (command, result.output)
+        outputs[" ".join(command)] = result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["migrations"]
+
+    assert "+ create collection my_collection" in outputs["plan"]
+    assert '"create_collection"' in outputs["plan --format json"]
+    first, second = outputs["status"].splitlines()[:2]
+    assert first.startswith("Database default (Milvus Lite ") and first.endswith("): version 0 of 2.")
+    assert second == "Note: the Milvus Lite database ./mistyped.db does not exist yet; 'milvus-migrate up' creates it"
+    status = json.loads(outputs["status --format json"])
+    assert (status["current_version"], status["pending"]) == (0, [1, 2])
+    assert json.loads(outputs["history --format json"]) == []
+    assert outputs["down"] == "Nothing to do: the database is at version 0.\n"
+
+    repair = run("repair", "--uri", "./mistyped.db")
+    assert repair.exit_code == 1
+    assert repair.stderr == "Error: the Milvus Lite database ./mistyped.db does not exist; 'milvus-migrate up' (or 'stamp') creates it\n"
+    assert not (tmp_path / "mistyped.db").exists()
