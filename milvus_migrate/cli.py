@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -17,8 +19,10 @@ from milvus_migrate import __version__
 from milvus_migrate.config import DEFAULT_HISTORY_COLLECTION, DEFAULT_URI, ConnectionSettings, redact, secrets_of
 from milvus_migrate.errors import MigrateError, SpecError
 
-# Exit codes: 0 success, 1 error, 2 changes/pending/drift (only with --detailed-exitcode / --check).
+# Exit codes: 0 success, 1 error (a usage error included), 2 changes/pending/drift (only with
+# --detailed-exitcode / --check). click exits 2 on usage errors, which CI would read as "changes".
 EXIT_CHANGES = 2
+EXIT_USAGE = 1
 
 
 def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -115,7 +119,7 @@ def handle_errors(command: Callable) -> Callable:
         except MigrateError as exc:
             click.echo(f"Error: {redact(exc.message, secrets)}", err=True)
             sys.exit(exc.exit_code)
-        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, BrokenPipeError):
             raise
         except KeyboardInterrupt:
             click.echo("Error: interrupted; the deployment lock was released; run the same command again to continue", err=True)
@@ -168,7 +172,73 @@ def _colour() -> bool:
     return sys.stdout.isatty()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _QuietStream(io.TextIOWrapper):
+    """stdout/stderr that survive their reader going away (`| head`) and characters the terminal cannot encode.
+
+    Once the reader is gone the rest of the output is dropped and the command carries on: an `up` piped
+    into `head` still finishes its versions and releases its lock, and exits with its own code.
+    """
+
+    def write(self, text: str) -> int:
+        try:
+            return super().write(text)
+        except BrokenPipeError:
+            self._drop_output()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except BrokenPipeError:
+            self._drop_output()
+
+    def _drop_output(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self.fileno())
+        os.close(devnull)
+        super().flush()  # what was still buffered goes to /dev/null
+
+
+def _quiet_std_streams() -> None:
+    """Replace the process's own stdout/stderr by _QuietStreams (not a CliRunner's or pytest's capture)."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if type(stream) is not io.TextIOWrapper:
+            continue
+        try:
+            stream.flush()
+        except BrokenPipeError:
+            pass
+        quiet = _QuietStream(
+            stream.buffer, encoding=stream.encoding, errors="backslashreplace", line_buffering=stream.line_buffering,
+            write_through=True,
+        )  # fmt: skip
+        setattr(sys, name, quiet)
+
+
+class _Cli(click.Group):
+    """The command group: quiet standard streams, and usage errors that exit EXIT_USAGE instead of click's 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        _quiet_std_streams()
+        return super().main(*args, **kwargs)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            exc.exit_code = EXIT_USAGE
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)  # parses the subcommand's options, then runs it
+        except click.UsageError as exc:
+            exc.exit_code = EXIT_USAGE
+            raise
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="milvus-migrate")
 def main() -> None:
     """Versioned, declarative schema migrations for Milvus.

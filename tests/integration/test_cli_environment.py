@@ -71,3 +71,43 @@ def test_read_only_commands_create_no_history_or_lock_collection(cli, backend, t
         assert result.exit_code == 0, (command, result.output)
 
     assert sorted(backend.client().list_collections()) == before == ["someone_elses"]
+
+
+def _with_stdout_closed(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run with a stdout pipe whose reader is gone before the first write (`| head -0`, deterministically)."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MILVUS_")}
+    full_env.update({"PYTHONPATH": str(REPO), **(env or {})})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "milvus_migrate", *args], cwd=cwd, env=full_env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    process.stdout.close()  # type: ignore[union-attr]
+    stderr = process.stderr.read().decode("latin-1")  # type: ignore[union-attr]
+    return process.wait(timeout=300), stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["plan", "--uri", "./new.db"], ["down", "--dry-run", "--to", "0"], ["history"], ["schema"], ["--help"]]
+)
+def test_a_reader_that_goes_away_ends_nothing_noisily(project, command):
+    """`milvus-migrate plan | head -2`: the rest of the output is dropped quietly, with the command's own exit code."""
+    if command[0] in ("down", "history"):
+        assert milvus_migrate("up", cwd=project).returncode == 0
+    code, stderr = _with_stdout_closed(*command, cwd=project)
+    assert (code, stderr) == (0, "")
+
+
+def test_up_finishes_its_work_when_stdout_is_gone_and_the_terminal_is_latin_1(project):
+    """A closed pipe does not stop a deployment half-way; characters latin-1 lacks ('→') are escaped, not fatal."""
+    code, stderr = _with_stdout_closed("up", cwd=project, env={"PYTHONIOENCODING": "latin-1"})
+    assert code == 0, stderr
+    assert "Error" not in stderr and "Traceback" not in stderr
+    assert "collection.ttl.seconds: None \\u2192 0" in stderr  # progress lines went to stderr, escaped
+    plan = milvus_migrate("plan", "--detailed-exitcode", cwd=project, env={"PYTHONIOENCODING": "latin-1"})
+    assert (plan.returncode, plan.stderr) == (0, "")  # both versions were applied
+
+
+def test_plan_on_a_latin_1_terminal_escapes_what_it_cannot_encode(project):
+    result = milvus_migrate("plan", "--uri", "./new.db", cwd=project, env={"PYTHONIOENCODING": "latin-1"})
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.startswith("Plan: version 0 \\u2192 2 (up)")

@@ -164,11 +164,25 @@ def test_secrets_are_removed_whole_and_words_stay_intact(password):
             assert password not in output
 
 
-def test_bad_var_syntax_is_a_usage_error(monkeypatch):
+USAGE_ERRORS = [
+    (["plan", "--detailed-exitcode", "--bogus"], "No such option '--bogus'"),
+    (["status", "--check", "--format", "yaml"], "'yaml' is not one of 'text', 'json'"),
+    (["plan", "--detailed-exitcode", "--var", "novalue"], "'novalue' is not KEY=VALUE"),
+    (["validate", "--var", "novalue"], "'novalue' is not KEY=VALUE"),
+    (["down", "--to", "1", "--steps", "1"], "use --to or --steps, not both"),
+    (["plan", "--to", "two"], "'two' is not a valid integer"),
+    (["frobnicate"], "No such command 'frobnicate'"),
+    ([], "Usage: "),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "message"), USAGE_ERRORS, ids=[" ".join(a) or "no-command" for a, _ in USAGE_ERRORS])
+def test_usage_errors_exit_1_never_2(monkeypatch, args, message):
+    """2 means "changes" to CI reading `plan --detailed-exitcode` / `status --check`: a typo must not say that."""
     monkeypatch.chdir(REPO)
-    result = run("validate", "--var", "novalue")
-    assert result.exit_code == 2
-    assert "'novalue' is not KEY=VALUE" in result.output
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert message in result.output
 
 
 READ_ONLY_COMMANDS = [
