@@ -248,7 +248,7 @@ def main() -> None:
     """
 
 
-@main.command()
+@main.command(short_help="Check the migration files offline.")
 @file_options
 @handle_errors
 def validate(directory: Path, variables: tuple[str, ...]) -> None:
@@ -260,7 +260,7 @@ def validate(directory: Path, variables: tuple[str, ...]) -> None:
     click.echo(f"{count} migration file{'s' if count != 1 else ''} valid (latest version {migration_set.latest_version}).")
 
 
-@main.command()
+@main.command(short_help="Print the JSON Schema of migration files.")
 def schema() -> None:
     """Print the JSON Schema of migration files (for editors)."""
     from milvus_migrate.spec import json_schema
@@ -268,7 +268,7 @@ def schema() -> None:
     click.echo(json.dumps(json_schema(), indent=2))
 
 
-@main.command()
+@main.command(short_help="Write the next migration file.")
 @click.argument("message")
 @click.option("--collection", "collections", multiple=True, help="Pre-fill this collection's latest declaration (repeatable).")
 @file_options
@@ -281,10 +281,11 @@ def new(message: str, collections: tuple[str, ...], directory: Path, variables: 
     click.echo(f"Created {path}")
 
 
-@main.command()
+@main.command(short_help="Show what up (or down) would change.")
 @click.option("--to", "to", type=int, default=None, help="Target version (default: latest, or one below with --down).")
 @click.option("--down", is_flag=True, help="Plan a step down instead of up.")
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True,
+              help="Output format.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes.")
 @connection_options
 @handle_errors
@@ -303,12 +304,15 @@ def plan(to: int | None, down: bool, fmt: str, detailed_exitcode: bool, **kwargs
 def _run_options(command: Callable) -> Callable:
     command = click.option("--allow-data-loss", is_flag=True, help="Allow destructive operations (drops, recreates).")(command)
     command = click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")(command)
-    command = click.option("--lock-timeout", default=60.0, show_default=True, type=click.FloatRange(0),
-                           help="Seconds to wait for another deployment's lock.")(command)  # fmt: skip
-    return command
+    return _lock_timeout_option(command)
 
 
-@main.command()
+def _lock_timeout_option(command: Callable) -> Callable:
+    return click.option("--lock-timeout", default=60.0, show_default=True, type=click.FloatRange(0),
+                        help="Seconds to wait for another deployment's lock.")(command)  # fmt: skip
+
+
+@main.command(short_help="Apply pending versions.")
 @click.option("--to", "to", type=int, default=None, help="Stop at this version (default: latest).")
 @_run_options
 @connection_options
@@ -318,7 +322,7 @@ def up(to: int | None, dry_run: bool, allow_data_loss: bool, lock_timeout: float
     _run("up", kwargs, lock_timeout, to=to, steps=None, dry_run=dry_run, allow_data_loss=allow_data_loss)
 
 
-@main.command()
+@main.command(short_help="Go back one or more versions.")
 @click.option("--to", "to", type=int, default=None, help="Go back to this version (0: nothing).")
 @click.option("--steps", type=click.IntRange(1), default=None, help="Go back this many versions (default 1).")
 @_run_options
@@ -413,8 +417,8 @@ class _Progress:
             self.clear()
 
 
-@main.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@main.command(short_help="Show versions, pending, drift, changed files.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
 @click.option("--check", is_flag=True, help="Exit 2 when anything is pending, drifted or changed.")
 @connection_options
 @handle_errors
@@ -433,8 +437,8 @@ def status(fmt: str, check: bool, **kwargs: Any) -> None:
         sys.exit(EXIT_CHANGES)
 
 
-@main.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@main.command(short_help="List the applied steps, oldest first.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
 @connection_options
 @handle_errors
 def history(fmt: str, **kwargs: Any) -> None:
@@ -450,9 +454,9 @@ def history(fmt: str, **kwargs: Any) -> None:
         click.echo(render.render_template("history.txt.j2", {"records": [r.to_json() for r in records]}), nl=False)
 
 
-@main.command()
+@main.command(short_help="Record a version without changing anything.")
 @click.argument("version", type=int)
-@click.option("--lock-timeout", default=60.0, show_default=True, type=click.FloatRange(0))
+@_lock_timeout_option
 @connection_options
 @handle_errors
 def stamp(version: int, lock_timeout: float, **kwargs: Any) -> None:
@@ -463,8 +467,8 @@ def stamp(version: int, lock_timeout: float, **kwargs: Any) -> None:
     click.echo(f"Stamped: the database is now recorded at version {version}.")
 
 
-@main.command()
-@click.option("--lock-timeout", default=60.0, show_default=True, type=click.FloatRange(0))
+@main.command(short_help="Record new checksums of edited applied files.")
+@_lock_timeout_option
 @connection_options
 @handle_errors
 def repair(lock_timeout: float, **kwargs: Any) -> None:
@@ -478,7 +482,7 @@ def repair(lock_timeout: float, **kwargs: Any) -> None:
         click.echo(f"Recorded new checksum of {r.name}: {r.checksum[:12]}…")
 
 
-@main.command()
+@main.command(short_help="Break the lock left by a crashed run.")
 @connection_options
 @handle_errors
 def unlock(**kwargs: Any) -> None:

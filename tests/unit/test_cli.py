@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -219,3 +220,49 @@ def test_read_only_commands_never_create_a_milvus_lite_file(tmp_path, monkeypatc
     assert repair.exit_code == 1
     assert repair.stderr == "Error: the Milvus Lite database ./mistyped.db does not exist; 'milvus-migrate up' (or 'stamp') creates it\n"
     assert not (tmp_path / "mistyped.db").exists()
+
+
+def test_top_level_help_shows_every_summary_whole():
+    """click cut summaries at their first '.' or at the width ('new  Write the next migration file, e.g.')."""
+    help_text = CliRunner().invoke(main, ["--help"], terminal_width=80).stdout
+    listed = help_text.split("Commands:\n", 1)[1].splitlines()
+    assert len(listed) == len(main.commands)
+    for line in listed:
+        name, summary = line.split(None, 1)
+        assert summary == main.commands[name].short_help, line
+        assert summary.endswith(".") and not summary.endswith("...")
+
+
+def test_every_option_has_help():
+    missing = [
+        f"{name} {option.opts[0]}"
+        for name, command in main.commands.items()
+        for option in command.params
+        if isinstance(option, click.Option) and not option.hidden and not option.help
+    ]
+    assert missing == []
+
+
+def test_repository_migrations_point_at_the_committed_schema():
+    """Editors resolve '$schema=' relative to the file: it must exist there and be the current schema."""
+    from milvus_migrate.spec import json_schema
+
+    for path in sorted((REPO / "migrations").glob("*.yaml")):
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        assert first == "# yaml-language-server: $schema=./milvus-migrate.schema.json", path.name
+    committed = json.loads((REPO / "migrations" / "milvus-migrate.schema.json").read_text(encoding="utf-8"))
+    assert committed == json_schema(), "regenerate: milvus-migrate schema > migrations/milvus-migrate.schema.json"
+
+
+def test_new_example_is_valid_once_uncommented(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run("new", "docs").exit_code == 0
+    path = tmp_path / "migrations" / "0001_docs.yaml"
+    modeline, *rest = path.read_text(encoding="utf-8").splitlines()
+    uncommented = [line[2:] if line.startswith("# ") else line for line in rest]
+    assert any(line.startswith("collections:") for line in uncommented)
+    path.write_text("\n".join([modeline, *uncommented]) + "\n", encoding="utf-8")
+
+    result = run("validate")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "1 migration file valid (latest version 1).\n"
