@@ -119,6 +119,9 @@ async def connect(settings: ConnectionSettings, create: bool = False) -> AsyncIt
     if settings.is_lite and not create and not Path(settings.uri).exists():
         from importlib.metadata import version
 
+        if settings.db_name and settings.db_name != "default":  # a new Lite file holds only 'default'
+            raise ConnectionFailed(_missing_database(settings))
+
         lite_version = f"milvus_lite-{version('milvus-lite')}"
         yield Session(client=MissingLiteDatabase(settings.uri), caps=capabilities.from_version(lite_version), settings=settings)
         return
@@ -140,9 +143,7 @@ async def connect(settings: ConnectionSettings, create: bool = False) -> AsyncIt
         with contextlib.suppress(Exception):
             await client.close()
         if "database" in detail.lower():
-            raise ConnectionFailed(
-                f"database {settings.db_name!r} does not exist on {settings.display_uri}; create it first"
-            ) from None
+            raise ConnectionFailed(_missing_database(settings)) from None
         raise ConnectionFailed(f"cannot list collections at {settings.display_uri}: {detail}") from None
     try:
         yield Session(client=client, caps=capabilities.from_version(str(version)), settings=settings)
@@ -208,6 +209,10 @@ def _client_kwargs(settings: ConnectionSettings) -> dict[str, Any]:
         if value:
             kwargs[key] = value
     return kwargs
+
+
+def _missing_database(settings: ConnectionSettings) -> str:
+    return f"database {settings.db_name!r} does not exist on {settings.display_uri}; create it first"
 
 
 def _connection_message(settings: ConnectionSettings, exc: BaseException) -> str:
