@@ -110,8 +110,7 @@ async def run(
     `on_step` sees each step as soon as it is recorded, so a later failure cannot hide it.
     """
     migration_set = load(options)
-    # Only a real `up` may create a Milvus Lite file; a dry run or a `down` reads a missing one as empty.
-    async with connect(options.settings, create=direction == "up" and not dry_run) as session:
+    async with connect(options.settings) as session:
         store = _history(session, options)
         records = await store.records()
         _check_history(migration_set, records)
@@ -371,7 +370,7 @@ async def stamp(options: Options, version: int) -> list[HistoryRecord]:
     migration_set = load(options)
     if version != 0 and migration_set.get(version) is None:
         raise MigrateError(f"version {version} does not exist (known versions: {', '.join(map(str, migration_set.versions))})")
-    async with connect(options.settings, create=True) as session:
+    async with connect(options.settings) as session:
         store = _history(session, options)
         async with lock.deployment_lock(
             session.client, session.caps, options.history_collection, timeout=options.lock_timeout, call_timeout=options.settings.timeout

@@ -37,8 +37,8 @@ class Session:
 
     @property
     def offline(self) -> bool:
-        """The Milvus Lite file does not exist (yet): `client` reads as an empty database and writes nothing."""
-        return isinstance(self.client, MissingLiteDatabase)
+        """The Milvus Lite file does not exist: nothing has been created in it yet (LiteFileOnDemand)."""
+        return isinstance(self.client, LiteFileOnDemand) and self.client.client is None
 
     async def create_collection(self, name: str, **kwargs: Any) -> None:
         """client.create_collection, recovering from what a killed Milvus Lite process leaves behind.
@@ -68,69 +68,73 @@ class Session:
 
     def sync_client(self) -> Any:
         """A synchronous MilvusClient on the same server, for calls the async client gets wrong on Milvus Lite."""
-        if self.offline:
-            raise self.client.missing()
         import_pymilvus()
         from pymilvus import MilvusClient
 
         return MilvusClient(**_client_kwargs(self.settings))
 
 
-class MissingLiteDatabase:
-    """Stands in for the client of a Milvus Lite file that does not exist: an empty database, read-only.
+class LiteFileOnDemand:
+    """The client of a Milvus Lite file that does not exist yet: an empty database until the first change.
 
     Opening a Lite path creates the file, so a read-only command (`plan`, `status`, `history`,
-    `unlock`, `down` with nothing to do) given a mistyped path would leave a new database behind.
-    Instead it reads this: no collections, hence no history and no lock. Any call that would change
-    something fails naming the path; only `up` and `stamp` open (and so create) the file.
+    `unlock`, `up --dry-run`, `down` with nothing to do) given a mistyped path would leave a new
+    database behind. Until something is created, reads answer as an empty database does and drops
+    have nothing to remove; the first call that creates something (`up`, `stamp`) opens the file.
     """
 
-    def __init__(self, path: str):
-        self.path = path
+    _EMPTY: dict[str, Any] = {"list_collections": [], "has_collection": False, "has_partition": False,
+                              "list_aliases": {"aliases": []}}  # fmt: skip
 
-    def missing(self) -> ConnectionFailed:
-        return ConnectionFailed(
-            f"the Milvus Lite database {self.path} does not exist; 'milvus-migrate up' (or 'stamp') creates it"
-        )
-
-    async def list_collections(self, **_: Any) -> list[str]:
-        return []
-
-    async def has_collection(self, *_: Any, **__: Any) -> bool:
-        return False
-
-    async def close(self) -> None:
-        return None
+    def __init__(self, settings: ConnectionSettings):
+        self.settings = settings
+        self.client: Any = None  # the AsyncMilvusClient, once the file exists
+        self._opening = asyncio.Lock()
 
     def __getattr__(self, method: str) -> Any:
-        async def refuse(*_: Any, **__: Any) -> Any:
-            raise self.missing()
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            if self.client is None:
+                if method in self._EMPTY:
+                    return self._EMPTY[method]
+                if method == "close" or method.startswith(("drop_", "release_")):
+                    return None
+                if method.startswith(("describe_", "get_", "list_", "query", "search")):
+                    raise ConnectionFailed(f"the Milvus Lite database {self.settings.uri} does not exist")
+                async with self._opening:
+                    if self.client is None:
+                        from pymilvus import AsyncMilvusClient
 
-        return refuse
+                        self.client = AsyncMilvusClient(**_client_kwargs(self.settings))
+            return await getattr(self.client, method)(*args, **kwargs)
+
+        return call
 
 
 @contextlib.asynccontextmanager
-async def connect(settings: ConnectionSettings, create: bool = False) -> AsyncIterator[Session]:
+async def connect(settings: ConnectionSettings) -> AsyncIterator[Session]:
     """Connect, detect capabilities, yield a Session, and close the client.
 
-    A Milvus Lite file that does not exist is created only with `create` (by `up` and `stamp`);
-    otherwise the session is offline and reads an empty database (MissingLiteDatabase).
+    A Milvus Lite file that does not exist is not created here but by the first change (LiteFileOnDemand).
     """
-    if settings.is_lite and not create and not Path(settings.uri).exists():
-        from importlib.metadata import version
-
-        if settings.db_name and settings.db_name != "default":  # a new Lite file holds only 'default'
-            raise ConnectionFailed(_missing_database(settings))
-
-        lite_version = f"milvus_lite-{version('milvus-lite')}"
-        yield Session(client=MissingLiteDatabase(settings.uri), caps=capabilities.from_version(lite_version), settings=settings)
-        return
-    import_pymilvus()
+    import_pymilvus()  # before any module imports pymilvus (lock, history, executor do, after connect)
     from pymilvus import AsyncMilvusClient
 
     # pymilvus and Milvus Lite log failures with tracebacks at ERROR; the tool reports failures itself.
     for noisy in ("pymilvus", "milvus_lite", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
+    if settings.is_lite and not Path(settings.uri).exists():
+        if settings.db_name and settings.db_name != "default":  # a new Lite file holds only 'default'
+            raise ConnectionFailed(_missing_database(settings))
+        from importlib.metadata import version as package_version
+
+        on_demand = LiteFileOnDemand(settings)
+        lite = capabilities.from_version(f"milvus_lite-{package_version('milvus-lite')}")
+        try:
+            yield Session(client=on_demand, caps=lite, settings=settings)
+        finally:
+            with contextlib.suppress(Exception):
+                await on_demand.close()
+        return
     try:
         client = AsyncMilvusClient(**_client_kwargs(settings))
         version = await _server_version(client, min(CONNECT_TIMEOUT, settings.timeout))
