@@ -84,7 +84,7 @@ class LiteFileOnDemand:
     """
 
     _EMPTY: dict[str, Any] = {"list_collections": [], "has_collection": False, "has_partition": False,
-                              "list_aliases": {"aliases": []}}  # fmt: skip
+                              "list_aliases": []}  # fmt: skip
 
     def __init__(self, settings: ConnectionSettings):
         self.settings = settings
@@ -99,7 +99,10 @@ class LiteFileOnDemand:
                 if method == "close" or method.startswith(("drop_", "release_")):
                     return None
                 if method.startswith(("describe_", "get_", "list_", "query", "search")):
-                    raise ConnectionFailed(f"the Milvus Lite database {self.settings.uri} does not exist")
+                    # What Milvus answers for an object that does not exist: a MilvusException.
+                    from pymilvus.exceptions import MilvusException
+
+                    raise MilvusException(message=f"{method}: the Milvus Lite database {self.settings.uri} does not exist yet")
                 async with self._opening:
                     if self.client is None:
                         from pymilvus import AsyncMilvusClient
