@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.helpers import create_unmanaged
+
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 
@@ -56,13 +58,8 @@ READ_ONLY = [
 
 def test_read_only_commands_create_no_history_or_lock_collection(cli, backend, three_versions):
     """On an existing database, what only reads leaves the list of collections exactly as it was."""
-    from pymilvus import DataType
-
     client = backend.client()
-    schema = client.create_schema()
-    schema.add_field("pk", DataType.INT64, is_primary=True)
-    schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)
-    client.create_collection("someone_elses", schema=schema)
+    create_unmanaged(client, "someone_elses")
     before = sorted(client.list_collections())
     backend.release_lite()
 
