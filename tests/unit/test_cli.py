@@ -208,9 +208,10 @@ def test_read_only_commands_never_create_a_milvus_lite_file(tmp_path, monkeypatc
 
     assert "+ create collection my_collection" in outputs["plan"]
     assert '"create_collection"' in outputs["plan --format json"]
-    first, second = outputs["status"].splitlines()[:2]
-    assert first.startswith("Database default (Milvus Lite ") and first.endswith("): version 0 of 2.")
-    assert second == "Note: the Milvus Lite database ./mistyped.db does not exist yet; 'milvus-migrate up' creates it"
+    assert "version 0 of 2." in outputs["status"]
+    assert "Note: the Milvus Lite database ./mistyped.db does not exist yet; 'milvus-migrate up' creates it" in outputs[
+        "status"
+    ].splitlines()
     status = json.loads(outputs["status --format json"])
     assert (status["current_version"], status["pending"]) == (0, [1, 2])
     assert json.loads(outputs["history --format json"]) == []
