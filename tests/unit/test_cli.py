@@ -264,3 +264,21 @@ def test_new_example_is_valid_once_uncommented(tmp_path, monkeypatch):
     result = run("validate")
     assert result.exit_code == 0, result.output
     assert result.stdout == "1 migration file valid (latest version 1).\n"
+
+
+def test_a_traceback_at_vv_is_redacted_whole(monkeypatch):
+    """-vv prints the traceback of an unexpected error: secrets go, the words around them stay."""
+    import milvus_migrate.commands
+
+    async def failing_status(options):
+        raise RuntimeError("cannot go on: token root:o rejected by http://root:o@db:19530 (password=o)")
+
+    monkeypatch.setattr(milvus_migrate.commands, "status", failing_status)
+    monkeypatch.chdir(REPO)
+    result = CliRunner().invoke(main, ["status", "--token", "root:o", "-vv"])
+    assert result.exit_code == 1
+    assert "Traceback (most recent call last)" in result.stderr
+    assert "root:o" not in result.stderr and "password=o" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "Error: unexpected RuntimeError: cannot go on: token *** rejected by http://***@db:19530 (password=***)"
+    )
