@@ -83,9 +83,10 @@ def _with_stdout_closed(*args: str, cwd: Path, env: dict[str, str] | None = None
     return process.wait(timeout=300), stderr
 
 
-@pytest.mark.parametrize(
-    "command", [["plan", "--uri", "./new.db"], ["down", "--dry-run", "--to", "0"], ["history"], ["schema"], ["--help"]]
-)
+PIPED = [["plan", "--uri", "./new.db"], ["down", "--dry-run", "--to", "0"], ["history"], ["schema"], ["--help"]]
+
+
+@pytest.mark.parametrize("command", PIPED, ids=[c[0] for c in PIPED])
 def test_a_reader_that_goes_away_ends_nothing_noisily(project, command):
     """`milvus-migrate plan | head -2`: the rest of the output is dropped quietly, with the command's own exit code."""
     if command[0] in ("down", "history"):
