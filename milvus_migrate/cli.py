@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -14,11 +16,13 @@ from typing import Any
 import click
 
 from milvus_migrate import __version__
-from milvus_migrate.config import DEFAULT_HISTORY_COLLECTION, DEFAULT_URI, ConnectionSettings
+from milvus_migrate.config import DEFAULT_HISTORY_COLLECTION, DEFAULT_URI, ConnectionSettings, redact, secrets_of
 from milvus_migrate.errors import ApplyFailed, MigrateError, SpecError
 
-# Exit codes: 0 success, 1 error, 2 changes/pending/drift (only with --detailed-exitcode / --check).
+# Exit codes: 0 success, 1 error (a usage error included), 2 changes/pending/drift (only with
+# --detailed-exitcode / --check). click exits 2 on usage errors, which CI would read as "changes".
 EXIT_CHANGES = 2
+EXIT_USAGE = 1
 
 
 def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -103,34 +107,34 @@ def handle_errors(command: Callable) -> Callable:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        secrets = _secrets_from(kwargs)
+        secrets = secrets_of(kwargs.get("uri") or "", kwargs.get("token") or "")
         verbose = kwargs.get("verbose", 0)
         try:
             return command(*args, **kwargs)
         except SpecError as exc:
             for problem in sorted([*exc.problems, *exc.warnings]):
-                click.echo(_scrub(str(problem), secrets), err=True)
+                click.echo(redact(str(problem), secrets), err=True)
             click.echo(f"Error: {len(exc.problems)} problem(s) in migration files; nothing was changed.", err=True)
             sys.exit(exc.exit_code)
         except MigrateError as exc:
-            click.echo(f"Error: {_scrub(exc.message, secrets)}", err=True)
+            click.echo(f"Error: {redact(exc.message, secrets)}", err=True)
             sys.exit(exc.exit_code)
-        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, BrokenPipeError):
             raise
         except KeyboardInterrupt:
             click.echo("Error: interrupted; the deployment lock was released; run the same command again to continue", err=True)
             sys.exit(1)
         except Exception as exc:  # a server refusal or a bug: one line, secrets scrubbed
             if verbose >= 2:
-                click.echo(_scrub(traceback.format_exc(), secrets), err=True)
+                click.echo(redact(traceback.format_exc(), secrets), err=True)
             message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
             if _unreachable(exc):
                 # The server went away mid-command (crashed, restarting, network): it refused nothing.
-                click.echo(f"Error: lost the connection to Milvus: {_scrub(str(message), secrets)}", err=True)
+                click.echo(f"Error: lost the connection to Milvus: {redact(str(message), secrets)}", err=True)
             elif any(cls.__name__ in ("MilvusException", "RpcError") for cls in type(exc).__mro__):
-                click.echo(f"Error: Milvus refused a call: {_scrub(str(message), secrets)}", err=True)
+                click.echo(f"Error: Milvus refused a call: {redact(str(message), secrets)}", err=True)
             else:
-                click.echo(f"Error: unexpected {type(exc).__name__}: {_scrub(str(message), secrets)}", err=True)
+                click.echo(f"Error: unexpected {type(exc).__name__}: {redact(str(message), secrets)}", err=True)
             sys.exit(1)
 
     return wrapper
@@ -140,29 +144,6 @@ def _unreachable(exc: BaseException) -> bool:
     from milvus_migrate.connection import is_unreachable
 
     return is_unreachable(exc)
-
-
-def _secrets_from(kwargs: dict[str, Any]) -> list[str]:
-    from urllib.parse import urlsplit
-
-    found = []
-    token = kwargs.get("token") or ""
-    if token:
-        found.append(token)
-        found.extend(token.split(":", 1)[1:])
-    try:
-        parts = urlsplit(kwargs.get("uri") or "")
-        if parts.password:
-            found.append(parts.password)
-    except ValueError:
-        pass
-    return [s for s in found if s]
-
-
-def _scrub(text: str, secrets: list[str]) -> str:
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
 
 
 def _run_async(coroutine: Any) -> Any:
@@ -191,7 +172,73 @@ def _colour() -> bool:
     return sys.stdout.isatty()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _QuietStream(io.TextIOWrapper):
+    """stdout/stderr that survive their reader going away (`| head`) and characters the terminal cannot encode.
+
+    Once the reader is gone the rest of the output is dropped and the command carries on: an `up` piped
+    into `head` still finishes its versions and releases its lock, and exits with its own code.
+    """
+
+    def write(self, text: str) -> int:
+        try:
+            return super().write(text)
+        except BrokenPipeError:
+            self._drop_output()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except BrokenPipeError:
+            self._drop_output()
+
+    def _drop_output(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self.fileno())
+        os.close(devnull)
+        super().flush()  # what was still buffered goes to /dev/null
+
+
+def _quiet_std_streams() -> None:
+    """Replace the process's own stdout/stderr by _QuietStreams (not a CliRunner's or pytest's capture)."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if type(stream) is not io.TextIOWrapper:
+            continue
+        try:
+            stream.flush()
+        except BrokenPipeError:
+            pass
+        quiet = _QuietStream(
+            stream.buffer, encoding=stream.encoding, errors="backslashreplace", line_buffering=stream.line_buffering,
+            write_through=True,
+        )  # fmt: skip
+        setattr(sys, name, quiet)
+
+
+class _Cli(click.Group):
+    """The command group: quiet standard streams, and usage errors that exit EXIT_USAGE instead of click's 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        _quiet_std_streams()
+        return super().main(*args, **kwargs)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            exc.exit_code = EXIT_USAGE
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)  # parses the subcommand's options, then runs it
+        except click.UsageError as exc:
+            exc.exit_code = EXIT_USAGE
+            raise
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="milvus-migrate")
 def main() -> None:
     """Versioned, declarative schema migrations for Milvus.
@@ -201,7 +248,7 @@ def main() -> None:
     """
 
 
-@main.command()
+@main.command(short_help="Check the migration files offline.")
 @file_options
 @handle_errors
 def validate(directory: Path, variables: tuple[str, ...]) -> None:
@@ -215,7 +262,7 @@ def validate(directory: Path, variables: tuple[str, ...]) -> None:
     click.echo(f"{count} migration file{'s' if count != 1 else ''} valid (latest version {migration_set.latest_version}).")
 
 
-@main.command()
+@main.command(short_help="Print the JSON Schema of migration files.")
 def schema() -> None:
     """Print the JSON Schema of migration files (for editors)."""
     from milvus_migrate.spec import json_schema
@@ -223,7 +270,7 @@ def schema() -> None:
     click.echo(json.dumps(json_schema(), indent=2))
 
 
-@main.command()
+@main.command(short_help="Write the next migration file.")
 @click.argument("message")
 @click.option("--collection", "collections", multiple=True, help="Pre-fill this collection's latest declaration (repeatable).")
 @file_options
@@ -236,7 +283,7 @@ def new(message: str, collections: tuple[str, ...], directory: Path, variables: 
     click.echo(f"Created {path}")
 
 
-@main.command()
+@main.command(short_help="Show what up (or down) would do, step by step.")
 @click.option("--to", "to", type=int, default=None, help="Target version (default: latest; below the current one plans a down).")
 @click.option("--down", is_flag=True, help="Plan a step down instead of up.")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True,
@@ -268,8 +315,7 @@ def plan(to: int | None, down: bool, fmt: str, out: Path | None, detailed_exitco
 def _run_options(command: Callable) -> Callable:
     command = click.option("--allow-data-loss", is_flag=True, help="Allow destructive operations (drops, recreates).")(command)
     command = click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")(command)
-    command = click.option("--lock-timeout", default=60.0, show_default=True, type=click.FloatRange(0),
-                           help="Seconds to wait for another deployment's lock.")(command)  # fmt: skip
+    command = _lock_timeout_option(command)
     command = click.option("--plan", "plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
                            help="Apply exactly this saved plan (from 'plan --out'), or refuse if it is stale.")(command)  # fmt: skip
     command = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
@@ -277,7 +323,12 @@ def _run_options(command: Callable) -> Callable:
     return command
 
 
-@main.command()
+def _lock_timeout_option(command: Callable) -> Callable:
+    return click.option("--lock-timeout", default=60.0, show_default=True, type=click.FloatRange(0),
+                        help="Seconds to wait for another deployment's lock.")(command)  # fmt: skip
+
+
+@main.command(short_help="Apply pending versions.")
 @click.option("--to", "to", type=int, default=None, help="Stop at this version (default: latest).")
 @_run_options
 @connection_options
@@ -287,7 +338,7 @@ def up(to: int | None, **kwargs: Any) -> None:
     _run("up", kwargs, to=to, steps=None)
 
 
-@main.command()
+@main.command(short_help="Go back one or more versions.")
 @click.option("--to", "to", type=int, default=None, help="Go back to this version (0: nothing).")
 @click.option("--steps", type=click.IntRange(1), default=None, help="Go back this many versions (default 1).")
 @_run_options
@@ -401,8 +452,8 @@ class _Progress:
             self.clear()
 
 
-@main.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@main.command(short_help="Show versions, pending, drift, failures, changed files.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
 @click.option("--check", is_flag=True, help="Exit 2 when anything needs attention (pending, drift, changed or out-of-order files, a failed run).")
 @connection_options
 @handle_errors
@@ -421,8 +472,8 @@ def status(fmt: str, check: bool, **kwargs: Any) -> None:
         sys.exit(EXIT_CHANGES)
 
 
-@main.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@main.command(short_help="List the applied steps, oldest first.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
 @connection_options
 @handle_errors
 def history(fmt: str, **kwargs: Any) -> None:
@@ -438,9 +489,9 @@ def history(fmt: str, **kwargs: Any) -> None:
         click.echo(render.render_history([r.to_json() for r in records]), nl=False)
 
 
-@main.command()
+@main.command(short_help="Record a version without changing anything.")
 @click.argument("version", type=int)
-@click.option("--lock-timeout", default=60.0, show_default=True, type=click.FloatRange(0))
+@_lock_timeout_option
 @connection_options
 @handle_errors
 def stamp(version: int, lock_timeout: float, **kwargs: Any) -> None:
@@ -451,8 +502,8 @@ def stamp(version: int, lock_timeout: float, **kwargs: Any) -> None:
     click.echo(f"Stamped: the database is now recorded at version {version}.")
 
 
-@main.command()
-@click.option("--lock-timeout", default=60.0, show_default=True, type=click.FloatRange(0))
+@main.command(short_help="Record new checksums of edited applied files.")
+@_lock_timeout_option
 @connection_options
 @handle_errors
 def repair(lock_timeout: float, **kwargs: Any) -> None:
@@ -466,7 +517,7 @@ def repair(lock_timeout: float, **kwargs: Any) -> None:
         click.echo(f"Recorded new checksum of {r.name}: {r.checksum[:12]}…")
 
 
-@main.command()
+@main.command(short_help="Write a migration file of the live collections.")
 @click.option("--collection", "collections", multiple=True, help="Declare only this collection (repeatable; default: all).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the file here (e.g. migrations/0001_baseline.yaml) instead of printing it.")
@@ -492,7 +543,7 @@ def inspect(collections: tuple[str, ...], output: Path | None, **kwargs: Any) ->
     click.echo(f"Wrote {output}. Next: 'milvus-migrate validate', then 'milvus-migrate stamp VERSION' to adopt it.", err=True)
 
 
-@main.command()
+@main.command(short_help="Break the lock left by a crashed run.")
 @connection_options
 @handle_errors
 def unlock(**kwargs: Any) -> None:

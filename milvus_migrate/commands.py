@@ -198,9 +198,12 @@ async def run(
     """
     migration_set = load(options)
     async with connect(options.settings) as session:
-        if dry_run:
+        if dry_run or session.offline:
+            # A Milvus Lite file that does not exist yet is created by the first change: the lock's
+            # marker would create it, so a run with nothing to do (a `down`) must not take the lock.
             planned = await _compute(session, options, migration_set, direction=direction, to=to, steps=steps)
-            return RunReport(planned.run, dry_run=True)
+            if dry_run or planned.run.is_empty:
+                return RunReport(planned.run, dry_run=dry_run)
         store = _history(session, options)
         async with lock.deployment_lock(
             session.client, session.caps, options.history_collection, timeout=options.lock_timeout, call_timeout=options.settings.timeout
@@ -334,6 +337,7 @@ class StatusReport:
     lock_holder: str | None
     problems: list[str]
     last_failure: dict[str, Any] | None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def attention(self) -> list[str]:
@@ -373,6 +377,7 @@ class StatusReport:
             "lock_holder": self.lock_holder,
             "problems": self.problems,
             "last_failure": self.last_failure,
+            "notes": self.notes,
         }
 
 
@@ -428,6 +433,9 @@ async def status(options: Options) -> StatusReport:
         lock_holder=holder,
         problems=problems,
         last_failure=None if failure is None else {**failure.to_json(), **history.failure_detail(failure)},
+        notes=[f"the Milvus Lite database {options.settings.uri} does not exist yet; 'milvus-migrate up' creates it"]
+        if session.offline
+        else [],
     )
 
 

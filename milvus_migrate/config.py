@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -40,35 +42,67 @@ class ConnectionSettings:
         return redact_uri(self.uri)
 
     def secrets(self) -> list[str]:
-        """Every secret these settings carry, for scrubbing text before it is shown."""
-        found = [self.token.get_secret_value()]
-        parts = urlsplit(self.uri) if not self.is_lite else None
-        if parts and parts.password:
-            found.append(parts.password)
-            found.append(f"{parts.username}:{parts.password}")
-        if ":" in found[0]:
-            found.extend(found[0].split(":", 1)[1:])  # user:password tokens
-        return [s for s in found if s]
+        """Every secret these settings carry, for redact()."""
+        return secrets_of(self.uri, self.token.get_secret_value())
 
     def scrub(self, text: str) -> str:
-        """`text` with every secret of these settings replaced by '***'."""
-        for secret in sorted(self.secrets(), key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return text
+        """`text` (from pymilvus or gRPC) with the secrets of these settings removed: redact(text, self.secrets())."""
+        return redact(text, self.secrets())
 
 
 def redact_uri(uri: str) -> str:
-    """The URI without user info or secret-looking query parameters."""
+    """The URI as shown to a user: no user info, no secret query parameters."""
     try:
-        parts = urlsplit(uri)
+        urlsplit(uri)
     except ValueError:
         return "<invalid uri>"
-    if not parts.scheme or not parts.netloc:
-        return uri
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    if parts.username or parts.password:
-        host = f"***@{host}"
-    query = re.sub(r"(?i)(token|password|secret|key)=[^&]*", r"\1=***", parts.query)
-    return urlunsplit((parts.scheme, host, parts.path, query, ""))
+    return redact(uri)
+
+
+def secrets_of(uri: str, token: str) -> list[str]:
+    """The exact strings that must never be shown: the token, and the user:password of the URI."""
+    found = [token]
+    try:
+        parts = urlsplit(uri)
+        if parts.scheme and parts.password is not None:
+            found.append(f"{parts.username}:{parts.password}")
+    except ValueError:
+        pass
+    # pymilvus sends user:password as a base64 Authorization header; gRPC debug output may show it.
+    found += [base64.b64encode(s.encode()).decode() for s in found if s]
+    return sorted({s for s in found if s}, key=len, reverse=True)
+
+
+# Structural rules: each removes a whole secret-bearing token and leaves every other word as it was.
+# Substring replacement garbled ordinary words (password 'o': 'cann***t') and revealed short passwords
+# ('cannot connect to *** at' for root:Milvus), so a bare password is never searched for on its own.
+# http://user:pw@host; up to the first '@' of the word, since a password may hold an unencoded '/' or '?'
+_USERINFO = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)[^\s@]*@", re.I)
+_BARE_USERINFO = re.compile(r"(?<![\w.%+:-])[^\s/?#@:'\"]+:[^\s/?#@'\"]*@(?=[\w\[])")  # user:pw@host
+_KEY_VALUE = re.compile(  # password=x, token=x, "token": "x", 'password': 'x'
+    r"(?P<key>\b(?:password|passwd|pwd|token|secret|api[_-]?key)\b(?:=|['\"]\s*:\s*))(?P<quote>['\"]?)"
+    r"(?P<value>[^\s'\"&,;)}\]]+)",
+    re.I,
+)
+_AUTH_HEADER = re.compile(r"(?P<key>\bauthorization['\"]?\s*[:=,]\s*['\"]?(?:basic|bearer)\s+)[^\s'\",)]+", re.I)
+_TOKEN_CHARS = r"\w~+/=%:.@-"  # what a secret may be glued to and still be one larger token
+MASK = "***"
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with secrets removed as whole tokens; the one redaction function of the tool.
+
+    Removes URI user info (`http://***@host`), `password=`/`token=` values, Authorization headers,
+    and each of `secrets` (exact strings such as a token or user:password) where it stands as a whole
+    token, never inside an ordinary word.
+    """
+    text = _USERINFO.sub(rf"\g<scheme>{MASK}@", text)
+    text = _BARE_USERINFO.sub(f"{MASK}@", text)
+    text = _KEY_VALUE.sub(rf"\g<key>\g<quote>{MASK}", text)
+    text = _AUTH_HEADER.sub(rf"\g<key>{MASK}", text)
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if secret:
+            # A trailing '.' or ':' ends a sentence or a label; followed by a word character it is part of the token.
+            pattern = rf"(?<![{_TOKEN_CHARS}]){re.escape(secret)}(?![\w~+/=%@-]|[.:]\w)"
+            text = re.sub(pattern, MASK, text)
+    return text

@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import shutil
+import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -33,6 +34,11 @@ class Session:
     client: Any
     caps: Capabilities
     settings: ConnectionSettings
+
+    @property
+    def offline(self) -> bool:
+        """The Milvus Lite file does not exist: nothing has been created in it yet (LiteFileOnDemand)."""
+        return isinstance(self.client, LiteFileOnDemand) and self.client.client is None
 
     async def create_collection(self, name: str, **kwargs: Any) -> None:
         """client.create_collection, recovering from what a killed Milvus Lite process leaves behind.
@@ -62,19 +68,76 @@ class Session:
 
     def sync_client(self) -> Any:
         """A synchronous MilvusClient on the same server, for calls the async client gets wrong on Milvus Lite."""
+        import_pymilvus()
         from pymilvus import MilvusClient
 
         return MilvusClient(**_client_kwargs(self.settings))
 
 
+class LiteFileOnDemand:
+    """The client of a Milvus Lite file that does not exist yet: an empty database until the first change.
+
+    Opening a Lite path creates the file, so a read-only command (`plan`, `status`, `history`,
+    `unlock`, `up --dry-run`, `down` with nothing to do) given a mistyped path would leave a new
+    database behind. Until something is created, reads answer as an empty database does and drops
+    have nothing to remove; the first call that creates something (`up`, `stamp`) opens the file.
+    """
+
+    _EMPTY: dict[str, Any] = {"list_collections": [], "has_collection": False, "has_partition": False,
+                              "list_aliases": []}  # fmt: skip
+
+    def __init__(self, settings: ConnectionSettings):
+        self.settings = settings
+        self.client: Any = None  # the AsyncMilvusClient, once the file exists
+        self._opening = asyncio.Lock()
+
+    def __getattr__(self, method: str) -> Any:
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            if self.client is None:
+                if method in self._EMPTY:
+                    return self._EMPTY[method]
+                if method == "close" or method.startswith(("drop_", "release_")):
+                    return None
+                if method.startswith(("describe_", "get_", "list_", "query", "search")):
+                    # What Milvus answers for an object that does not exist: a MilvusException.
+                    from pymilvus.exceptions import MilvusException
+
+                    raise MilvusException(message=f"{method}: the Milvus Lite database {self.settings.uri} does not exist yet")
+                async with self._opening:
+                    if self.client is None:
+                        from pymilvus import AsyncMilvusClient
+
+                        self.client = AsyncMilvusClient(**_client_kwargs(self.settings))
+            return await getattr(self.client, method)(*args, **kwargs)
+
+        return call
+
+
 @contextlib.asynccontextmanager
 async def connect(settings: ConnectionSettings) -> AsyncIterator[Session]:
-    """Connect, detect capabilities, yield a Session, and close the client."""
-    AsyncMilvusClient = _import_pymilvus().AsyncMilvusClient
+    """Connect, detect capabilities, yield a Session, and close the client.
+
+    A Milvus Lite file that does not exist is not created here but by the first change (LiteFileOnDemand).
+    """
+    import_pymilvus()  # before any module imports pymilvus (lock, history, executor do, after connect)
+    from pymilvus import AsyncMilvusClient
 
     # pymilvus and Milvus Lite log failures with tracebacks at ERROR; the tool reports failures itself.
     for noisy in ("pymilvus", "milvus_lite", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
+    if settings.is_lite and not Path(settings.uri).exists():
+        if settings.db_name and settings.db_name != "default":  # a new Lite file holds only 'default'
+            raise ConnectionFailed(_missing_database(settings))
+        from importlib.metadata import version as package_version
+
+        on_demand = LiteFileOnDemand(settings)
+        lite = capabilities.from_version(f"milvus_lite-{package_version('milvus-lite')}")
+        try:
+            yield Session(client=on_demand, caps=lite, settings=settings)
+        finally:
+            with contextlib.suppress(Exception):
+                await on_demand.close()
+        return
     try:
         client = AsyncMilvusClient(**_client_kwargs(settings))
         version = await _server_version(client, min(CONNECT_TIMEOUT, settings.timeout))
@@ -87,9 +150,7 @@ async def connect(settings: ConnectionSettings) -> AsyncIterator[Session]:
         with contextlib.suppress(Exception):
             await client.close()
         if "database" in detail.lower():
-            raise ConnectionFailed(
-                f"database {settings.db_name!r} does not exist on {settings.display_uri}; create it first"
-            ) from None
+            raise ConnectionFailed(_missing_database(settings)) from None
         raise ConnectionFailed(f"cannot list collections at {settings.display_uri}: {detail}") from None
     try:
         yield Session(client=client, caps=capabilities.from_version(str(version)), settings=settings)
@@ -98,23 +159,21 @@ async def connect(settings: ConnectionSettings) -> AsyncIterator[Session]:
             await client.close()
 
 
-def _import_pymilvus() -> Any:
-    """pymilvus, imported so that MILVUS_URI naming a Milvus Lite file does not break the import.
+def import_pymilvus() -> None:
+    """Import pymilvus with MILVUS_URI hidden from it; every module imports pymilvus after this ran.
 
-    pymilvus's `connections` singleton parses MILVUS_URI as a server address when pymilvus is imported
-    (orm/connections.py, Connections.__init__) and raises "Illegal uri" for a path such as ./milvus.db,
-    which is what --uri reads from that variable. The URI reaches the client explicitly, so the variable
-    is hidden from that first import only.
+    pymilvus reads MILVUS_URI (and its legacy MILVUS_DEFAULT_CONNECTION) when imported, for its ORM
+    default connection, and rejects anything but http(s):// with "Illegal uri" — so a Milvus Lite path,
+    which the tool accepts there like --uri (click has read it already), would fail every command
+    (shared/milvus-capabilities.md, "More facts"). The variables are restored afterwards for templates.
     """
-    import sys
-
-    hidden = os.environ.pop("MILVUS_URI", None) if "pymilvus" not in sys.modules else None
+    if "pymilvus" in sys.modules:
+        return
+    hidden = {name: os.environ.pop(name) for name in ("MILVUS_URI", "MILVUS_DEFAULT_CONNECTION") if name in os.environ}
     try:
-        import pymilvus
+        import pymilvus  # noqa: F401
     finally:
-        if hidden is not None:
-            os.environ["MILVUS_URI"] = hidden
-    return pymilvus
+        os.environ.update(hidden)
 
 
 async def _server_version(client: Any, budget: float) -> Any:
@@ -134,6 +193,7 @@ async def _server_version(client: Any, budget: float) -> Any:
 
 def is_unreachable(exc: BaseException) -> bool:
     """Whether `exc` says the server could not be reached (worth retrying), not that it refused the call."""
+    import_pymilvus()
     import grpc
     from pymilvus.client.types import Status
 
@@ -156,6 +216,10 @@ def _client_kwargs(settings: ConnectionSettings) -> dict[str, Any]:
         if value:
             kwargs[key] = value
     return kwargs
+
+
+def _missing_database(settings: ConnectionSettings) -> str:
+    return f"database {settings.db_name!r} does not exist on {settings.display_uri}; create it first"
 
 
 def _connection_message(settings: ConnectionSettings, exc: BaseException) -> str:

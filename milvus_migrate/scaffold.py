@@ -14,16 +14,18 @@ from milvus_migrate.spec import json_schema
 
 SCHEMA_FILE = "milvus-migrate.schema.json"
 
+# Commented out whole, keys included, so that removing the leading '# ' of every line gives a valid file
+# (a `collections: {}` above indented comments became a YAML error once uncommented).
 _EXAMPLE = """\
-collections: {}
-  # docs:
-  #   fields:
-  #     - {name: id, type: INT64, is_primary: true}
-  #     - {name: embedding, type: FLOAT_VECTOR, dim: 768}
-  #   indexes:
-  #     - {field_name: embedding, index_type: HNSW, metric_type: COSINE, params: {M: 16, efConstruction: 200}}
-  #   load: true
-# drop_collections: [old_docs]
+# collections:
+#   docs:
+#     fields:
+#       - {name: id, type: INT64, is_primary: true}
+#       - {name: embedding, type: FLOAT_VECTOR, dim: 768}
+#     indexes:
+#       - {field_name: embedding, index_type: HNSW, metric_type: COSINE, params: {M: 16, efConstruction: 200}}
+#     load: true
+# drop_collections: []  # names of collections declared by earlier versions
 """
 
 

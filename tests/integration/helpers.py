@@ -24,3 +24,13 @@ def history_rows(cli: Any, directory: Path) -> list[tuple[int, str, int]]:
     result = cli("history", "--format", "json", directory=directory)
     assert result.exit_code == 0, result.output
     return [(r["version"], r["direction"], r["current_version"]) for r in json.loads(result.stdout)]
+
+
+def create_unmanaged(client: Any, name: str) -> None:
+    """A minimal collection made by hand with pymilvus, as someone else's would be."""
+    from pymilvus import DataType
+
+    schema = client.create_schema()
+    schema.add_field("pk", DataType.INT64, is_primary=True)
+    schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)
+    client.create_collection(name, schema=schema)

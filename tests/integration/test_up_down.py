@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.helpers import create_unmanaged
+
 pytestmark = pytest.mark.integration
 
 
@@ -172,13 +174,8 @@ def test_stamp_adopts_an_existing_deployment(cli, backend, three_versions):
 
 
 def test_unmanaged_collections_are_reported_and_never_touched(cli, backend, three_versions):
-    from pymilvus import DataType
-
     client = backend.client()
-    schema = client.create_schema()
-    schema.add_field("pk", DataType.INT64, is_primary=True)
-    schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)
-    client.create_collection("someone_elses", schema=schema)
+    create_unmanaged(client, "someone_elses")
 
     assert cli("up", directory=three_versions).exit_code == 0
     status = json.loads(cli("status", "--format", "json", directory=three_versions).stdout)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 from pathlib import Path
 
+import click
+import pytest
 from click.testing import CliRunner
 
 from milvus_migrate.cli import main
@@ -130,8 +133,152 @@ def test_connection_failure_is_one_line_without_secrets(monkeypatch):
         assert secret not in result.output
 
 
-def test_bad_var_syntax_is_a_usage_error(monkeypatch):
+SECRET_PASSWORDS = ["o", "Milvus", secrets.token_urlsafe(32)]
+UNREACHABLE = "http://127.0.0.1:1"
+
+
+def _status_unreachable(uri: str, token: str | None = None, env: dict[str, str] | None = None) -> str:
+    args = ["status", "--uri", uri, "--dir", str(REPO / "migrations"), "-vv", "--timeout", "1"]
+    if token is not None:
+        args += ["--token", token]
+    result = CliRunner().invoke(main, args, env=env, catch_exceptions=False)
+    assert result.exit_code == 1
+    return result.output
+
+
+@pytest.mark.parametrize("password", SECRET_PASSWORDS, ids=["o", "Milvus", "long-random"])
+def test_secrets_are_removed_whole_and_words_stay_intact(password):
+    """Token by flag, by MILVUS_TOKEN, password in the URI: the message is the secret-free one, word for word."""
+    baseline = _status_unreachable(UNREACHABLE)
+    assert baseline.startswith(f"Error: cannot connect to Milvus at {UNREACHABLE}: ")
+    token = f"root:{password}"
+    with_userinfo = baseline.replace(UNREACHABLE, "http://***@127.0.0.1:1", 1)
+    shown = {
+        "--token": _status_unreachable(UNREACHABLE, token=token),
+        "MILVUS_TOKEN": _status_unreachable(UNREACHABLE, env={"MILVUS_TOKEN": token}),
+        "uri": _status_unreachable(f"http://root:{password}@127.0.0.1:1"),
+    }
+    assert shown == {"--token": baseline, "MILVUS_TOKEN": baseline, "uri": with_userinfo}
+    for output in shown.values():
+        assert token not in output
+        if len(password) > 8:
+            assert password not in output
+
+
+USAGE_ERRORS = [
+    (["plan", "--detailed-exitcode", "--bogus"], "No such option '--bogus'"),
+    (["status", "--check", "--format", "yaml"], "'yaml' is not one of 'text', 'json'"),
+    (["plan", "--detailed-exitcode", "--var", "novalue"], "'novalue' is not KEY=VALUE"),
+    (["validate", "--var", "novalue"], "'novalue' is not KEY=VALUE"),
+    (["down", "--to", "1", "--steps", "1"], "use --to or --steps, not both"),
+    (["plan", "--to", "two"], "'two' is not a valid integer"),
+    (["frobnicate"], "No such command 'frobnicate'"),
+    ([], "Usage: "),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "message"), USAGE_ERRORS, ids=[" ".join(a) or "no-command" for a, _ in USAGE_ERRORS])
+def test_usage_errors_exit_1_never_2(monkeypatch, args, message):
+    """2 means "changes" to CI reading `plan --detailed-exitcode` / `status --check`: a typo must not say that."""
     monkeypatch.chdir(REPO)
-    result = run("validate", "--var", "novalue")
-    assert result.exit_code == 2
-    assert "'novalue' is not KEY=VALUE" in result.output
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert message in result.output
+
+
+READ_ONLY_COMMANDS = [
+    ["plan"], ["plan", "--format", "json"], ["plan", "--down"], ["status"], ["status", "--format", "json"], ["history"],
+    ["history", "--format", "json"], ["unlock"], ["down"], ["down", "--to", "0"], ["up", "--dry-run"], ["validate"],
+]  # fmt: skip
+
+
+def test_read_only_commands_never_create_a_milvus_lite_file(tmp_path, monkeypatch):
+    """A missing .db reads as an empty database: plan shows what `up` creates, nothing appears on disk."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "migrations").mkdir()
+    for source in (REPO / "migrations").glob("*.yaml"):
+        (tmp_path / "migrations" / source.name).write_text(source.read_text())
+    outputs = {}
+    for command in READ_ONLY_COMMANDS:
+        args = command if command == ["validate"] else [*command, "--uri", "./mistyped.db"]
+        result = run(*args)
+        assert result.exit_code == 0, (command, result.output)
+        outputs[" ".join(command)] = result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["migrations"]
+
+    assert "+ create collection my_collection" in outputs["plan"]
+    assert '"create_collection"' in outputs["plan --format json"]
+    assert "version 0 of 2." in outputs["status"]
+    assert "Note: the Milvus Lite database ./mistyped.db does not exist yet; 'milvus-migrate up' creates it" in outputs[
+        "status"
+    ].splitlines()
+    status = json.loads(outputs["status --format json"])
+    assert (status["current_version"], status["pending"]) == (0, [1, 2])
+    assert json.loads(outputs["history --format json"]) == []
+    assert outputs["down"] == "Nothing to do: the database is at version 0.\n"
+
+    assert not (tmp_path / "mistyped.db").exists()
+
+
+def test_top_level_help_shows_every_summary_whole():
+    """click cut summaries at their first '.' or at the width ('new  Write the next migration file, e.g.')."""
+    help_text = CliRunner().invoke(main, ["--help"], terminal_width=80).stdout
+    listed = help_text.split("Commands:\n", 1)[1].splitlines()
+    assert len(listed) == len(main.commands)
+    for line in listed:
+        name, summary = line.split(None, 1)
+        assert summary == main.commands[name].short_help, line
+        assert summary.endswith(".") and not summary.endswith("...")
+
+
+def test_every_option_has_help():
+    missing = [
+        f"{name} {option.opts[0]}"
+        for name, command in main.commands.items()
+        for option in command.params
+        if isinstance(option, click.Option) and not option.hidden and not option.help
+    ]
+    assert missing == []
+
+
+def test_repository_migrations_point_at_the_committed_schema():
+    """Editors resolve '$schema=' relative to the file: it must exist there and be the current schema."""
+    from milvus_migrate.spec import json_schema
+
+    for path in sorted((REPO / "migrations").glob("*.yaml")):
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        assert first == "# yaml-language-server: $schema=./milvus-migrate.schema.json", path.name
+    committed = json.loads((REPO / "migrations" / "milvus-migrate.schema.json").read_text(encoding="utf-8"))
+    assert committed == json_schema(), "regenerate: milvus-migrate schema > migrations/milvus-migrate.schema.json"
+
+
+def test_new_example_is_valid_once_uncommented(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run("new", "docs").exit_code == 0
+    path = tmp_path / "migrations" / "0001_docs.yaml"
+    modeline, *rest = path.read_text(encoding="utf-8").splitlines()
+    uncommented = [line[2:] if line.startswith("# ") else line for line in rest]
+    assert any(line.startswith("collections:") for line in uncommented)
+    path.write_text("\n".join([modeline, *uncommented]) + "\n", encoding="utf-8")
+
+    result = run("validate")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "1 migration file valid (latest version 1).\n"
+
+
+def test_a_traceback_at_vv_is_redacted_whole(monkeypatch):
+    """-vv prints the traceback of an unexpected error: secrets go, the words around them stay."""
+    import milvus_migrate.commands
+
+    async def failing_status(options):
+        raise RuntimeError("cannot go on: token root:o rejected by http://root:o@db:19530 (password=o)")
+
+    monkeypatch.setattr(milvus_migrate.commands, "status", failing_status)
+    monkeypatch.chdir(REPO)
+    result = CliRunner().invoke(main, ["status", "--token", "root:o", "-vv"])
+    assert result.exit_code == 1
+    assert "Traceback (most recent call last)" in result.stderr
+    assert "root:o" not in result.stderr and "password=o" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "Error: unexpected RuntimeError: cannot go on: token *** rejected by http://***@db:19530 (password=***)"
+    )
