@@ -11,6 +11,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -35,44 +36,104 @@ def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
     return variables
 
 
+# Options every command that reads migration files takes, then those of commands that talk to Milvus:
+# (declarations, settings). Each reads an environment variable; the group takes them too (before the
+# command: `milvus-migrate --uri … plan`), there without environment variables or defaults.
+_FILE_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
+    (("--dir", "directory"), dict(envvar="MILVUS_MIGRATE_DIR", default="migrations", show_default=True,
+                                  type=click.Path(path_type=Path), help="Migration files directory.")),
+    (("--var", "variables"), dict(envvar="MILVUS_MIGRATE_VAR", multiple=True, metavar="KEY=VALUE",
+                                  help="Template variable, seen as vars.KEY (repeatable; the variable: space-separated).")),
+]  # fmt: skip
+_CONNECTION_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
+    (("--uri",), dict(envvar="MILVUS_URI", default=DEFAULT_URI, show_default=True,
+                      help="Milvus URI, or a local .db file for Milvus Lite.")),
+    (("--token",), dict(envvar="MILVUS_TOKEN", default="", help="Token or user:password.")),
+    (("--db-name",), dict(envvar="MILVUS_DB_NAME", default="default", show_default=True, help="Database.")),
+    (("--concurrency",), dict(envvar="MILVUS_MIGRATE_CONCURRENCY", default=8, show_default=True, type=click.IntRange(1, 64),
+                              help="Collections read or changed at once.")),
+    (("--timeout",), dict(envvar="MILVUS_MIGRATE_TIMEOUT", default=120.0, show_default=True, type=click.FloatRange(1),
+                          help="Seconds allowed for one Milvus call (index builds and loads included).")),
+    (("--history-collection",), dict(envvar="MILVUS_MIGRATE_HISTORY_COLLECTION", default=DEFAULT_HISTORY_COLLECTION,
+                                     show_default=True, help="Collection that keeps the version history.")),
+    (("--secure/--no-secure",), dict(envvar="MILVUS_MIGRATE_SECURE", default=False, help="Use TLS.")),
+    (("--server-name",), dict(envvar="MILVUS_MIGRATE_SERVER_NAME", default=None, help="TLS server name to verify.")),
+    (("--server-pem-path",), dict(envvar="MILVUS_MIGRATE_SERVER_PEM_PATH", default=None, help="Server certificate (one-way TLS).")),
+    (("--ca-pem-path",), dict(envvar="MILVUS_MIGRATE_CA_PEM_PATH", default=None, help="CA certificate (two-way TLS).")),
+    (("--client-pem-path",), dict(envvar="MILVUS_MIGRATE_CLIENT_PEM_PATH", default=None, help="Client certificate (two-way TLS).")),
+    (("--client-key-path",), dict(envvar="MILVUS_MIGRATE_CLIENT_KEY_PATH", default=None, help="Client key (two-way TLS).")),
+    (("-v", "--verbose"), dict(envvar="MILVUS_MIGRATE_VERBOSE", count=True, help="More detail (repeatable).")),
+]  # fmt: skip
+_GROUP_LEVEL = {"directory", "variables", "uri", "token", "db_name", "concurrency", "timeout", "history_collection",
+                "secure", "server_name", "server_pem_path", "ca_pem_path", "client_pem_path", "client_key_path"}  # fmt: skip
+
+
+def _apply(command: Callable, table: list[tuple[tuple[str, ...], dict[str, Any]]]) -> Callable:
+    for decls, settings in reversed(table):
+        command = click.option(*decls, show_envvar=True, **settings)(command)
+    return command
+
+
 def file_options(command: Callable) -> Callable:
     """--dir and --var: where the migration files are and what their templates see."""
-    command = click.option(
-        "--var", "variables", multiple=True, metavar="KEY=VALUE", help="Template variable, seen as vars.KEY (repeatable)."
-    )(command)
-    command = click.option(
-        "--dir", "directory", envvar="MILVUS_MIGRATE_DIR", default="migrations", show_default=True,
-        type=click.Path(path_type=Path), help="Migration files directory [env MILVUS_MIGRATE_DIR].",
-    )(command)  # fmt: skip
-    return command
+    return _apply(command, _FILE_OPTIONS)
 
 
 def connection_options(command: Callable) -> Callable:
     """Every option of a command that talks to Milvus."""
-    options = [
-        click.option("--uri", envvar="MILVUS_URI", default=DEFAULT_URI, show_default=True,
-                     help="Milvus URI, or a local .db file for Milvus Lite [env MILVUS_URI]."),
-        click.option("--token", envvar="MILVUS_TOKEN", default="", show_default=False,
-                     help="Token or user:password [env MILVUS_TOKEN]."),
-        click.option("--db-name", envvar="MILVUS_DB_NAME", default="default", show_default=True,
-                     help="Database [env MILVUS_DB_NAME]."),
-        click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 64),
-                     help="Collections read or changed at once."),
-        click.option("--timeout", default=120.0, show_default=True, type=click.FloatRange(1),
-                     help="Seconds allowed for one Milvus call (index builds and loads included)."),
-        click.option("--history-collection", default=DEFAULT_HISTORY_COLLECTION, show_default=True,
-                     help="Collection that keeps the version history."),
-        click.option("--secure/--no-secure", default=False, help="Use TLS."),
-        click.option("--server-name", default=None, help="TLS server name to verify."),
-        click.option("--server-pem-path", default=None, help="Server certificate (one-way TLS)."),
-        click.option("--ca-pem-path", default=None, help="CA certificate (two-way TLS)."),
-        click.option("--client-pem-path", default=None, help="Client certificate (two-way TLS)."),
-        click.option("--client-key-path", default=None, help="Client key (two-way TLS)."),
-        click.option("-v", "--verbose", count=True, help="More detail (repeatable)."),
-    ]  # fmt: skip
-    for option in reversed(options):
-        command = option(command)
-    return file_options(command)
+    return file_options(_apply(command, _CONNECTION_OPTIONS))
+
+
+def _group_options(command: Callable) -> Callable:
+    """The shared options on the group itself, for `milvus-migrate --env prod --uri … COMMAND`."""
+    keep = ("type", "multiple", "metavar", "help")
+    for decls, settings in reversed(_FILE_OPTIONS + _CONNECTION_OPTIONS):
+        if decls[0] == "-v":
+            continue  # verbosity stays with the command
+        group_settings = {k: v for k, v in settings.items() if k in keep}
+        # No default and no environment variable here: None means "not given before the command".
+        command = click.option(*decls, default=None, allow_from_autoenv=False, **group_settings)(command)
+    return command
+
+
+@dataclass
+class _Invocation:
+    """What the group resolved before the command runs: the configuration file's values and group-level flags."""
+
+    file_values: dict[str, Any]
+    group_flags: dict[str, Any]
+    environment: str | None
+    config_path: Path | None
+
+    def target_suffix(self) -> str:
+        from milvus_migrate.configfile import shown
+
+        if self.environment:
+            return f" (environment {self.environment} of {shown(self.config_path)})"  # type: ignore[arg-type]
+        return f" (settings from {shown(self.config_path)})" if self.config_path and self.file_values else ""
+
+
+def _resolved(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The command's option values with group-level flags applied where the command's own flags are absent.
+
+    Precedence: the command's flag > a flag before the command > environment variable > configuration
+    file (environment table, then top-level) > default. click already orders flag > variable > file
+    (the file's values are its default_map); a group-level flag outranks all but the command's own flag.
+    """
+    ctx = click.get_current_context()
+    invocation = ctx.find_object(_Invocation)
+    values = dict(kwargs)
+    if invocation is None:
+        return values
+    from click.core import ParameterSource
+
+    for key, value in invocation.group_flags.items():
+        if key in values and key != "variables" and ctx.get_parameter_source(key) is not ParameterSource.COMMANDLINE:
+            values[key] = value
+    if "variables" in values:
+        merged = {**invocation.file_values.get("variables", {}), **_parse_vars(tuple(invocation.group_flags.get("variables", ())))}
+        values["variables"] = tuple(f"{k}={v}" for k, v in merged.items()) + tuple(values["variables"])
+    return values
 
 
 def _options(kwargs: dict[str, Any], lock_timeout: float = 60.0) -> Any:
@@ -80,6 +141,9 @@ def _options(kwargs: dict[str, Any], lock_timeout: float = 60.0) -> Any:
 
     from milvus_migrate.commands import Options
 
+    kwargs.update(_resolved(kwargs))
+    invocation = click.get_current_context().find_object(_Invocation)
+    suffix = invocation.target_suffix() if invocation else ""
     settings = ConnectionSettings(
         uri=kwargs.pop("uri"),
         token=SecretStr(kwargs.pop("token") or ""),
@@ -94,11 +158,13 @@ def _options(kwargs: dict[str, Any], lock_timeout: float = 60.0) -> Any:
     )
     return Options(
         settings=settings,
-        directory=kwargs.pop("directory"),
+        directory=Path(kwargs.pop("directory")),
         variables=_parse_vars(kwargs.pop("variables")),
         history_collection=kwargs.pop("history_collection"),
         concurrency=kwargs.pop("concurrency"),
         lock_timeout=lock_timeout,
+        # Said on stderr, so `--format json` output stays pure JSON on stdout.
+        on_connect=lambda target: click.echo(f"Target: {target}{suffix}", err=True),
     )
 
 
@@ -107,7 +173,8 @@ def handle_errors(command: Callable) -> Callable:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        secrets = secrets_of(kwargs.get("uri") or "", kwargs.get("token") or "")
+        effective = _resolved(kwargs) if click.get_current_context(silent=True) else kwargs
+        secrets = secrets_of(effective.get("uri") or "", effective.get("token") or "")
         verbose = kwargs.get("verbose", 0)
         try:
             return command(*args, **kwargs)
@@ -238,14 +305,36 @@ class _Cli(click.Group):
             raise
 
 
-@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "MILVUS_MIGRATE"})
 @click.version_option(__version__, prog_name="milvus-migrate")
-def main() -> None:
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), envvar="MILVUS_MIGRATE_CONFIG",
+              show_envvar=True, help="Configuration file [default: milvus-migrate.toml, else [tool.milvus-migrate] in pyproject.toml].")
+@click.option("--env", "environment", envvar="MILVUS_MIGRATE_ENV", show_envvar=True,
+              help="Use this environment of the configuration file ([environments.NAME]).")
+@_group_options
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None, environment: str | None, **given: Any) -> None:
     """Versioned, declarative schema migrations for Milvus.
 
     Migration files (migrations/NNNN_slug.yaml) declare collections; `plan` shows what would change,
-    `up`/`down` apply it and record the version in Milvus itself.
+    `up`/`down` apply it and record the version in Milvus itself. Settings come from flags (before or
+    after the command), environment variables, then milvus-migrate.toml (--env NAME), then defaults.
     """
+    from milvus_migrate import configfile
+
+    try:
+        path = config_path or configfile.find()
+        values = configfile.resolve(configfile.load(path) if path else None, environment)
+    except MigrateError as exc:
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    flags = {key: value for key, value in given.items() if value is not None and value != ()}
+    ctx.obj = _Invocation(file_values=values, group_flags=flags, environment=environment, config_path=path)
+    # The file's values are each command's default_map: click ranks them below flags and environment variables.
+    ctx.default_map = {
+        name: {key: value for key, value in values.items() if key != "variables" and key in {p.name for p in command.params}}
+        for name, command in main.commands.items()
+    }
 
 
 @main.command(short_help="Check the migration files offline.")
@@ -255,7 +344,8 @@ def validate(directory: Path, variables: tuple[str, ...]) -> None:
     """Check every migration file offline (no Milvus needed)."""
     from milvus_migrate.commands import Options, load
 
-    migration_set = load(Options(directory=directory, variables=_parse_vars(variables)))
+    values = _resolved({"directory": directory, "variables": variables})
+    migration_set = load(Options(directory=Path(values["directory"]), variables=_parse_vars(values["variables"])))
     for warning in migration_set.warnings:
         click.echo(str(warning), err=True)
     count = len(migration_set.migrations)
@@ -279,7 +369,8 @@ def new(message: str, collections: tuple[str, ...], directory: Path, variables: 
     """Write the next migration file, e.g. `new "add title index" --collection docs`."""
     from milvus_migrate.scaffold import write_next
 
-    path = write_next(directory, message, list(collections), _parse_vars(variables))
+    values = _resolved({"directory": directory, "variables": variables})
+    path = write_next(Path(values["directory"]), message, list(collections), _parse_vars(values["variables"]))
     click.echo(f"Created {path}")
 
 
@@ -552,3 +643,14 @@ def unlock(**kwargs: Any) -> None:
 
     holder = _run_async(break_lock(_options(kwargs)))
     click.echo(f"Lock broken (it was held by {holder})." if holder else "No lock was held; left-over lock markers removed.")
+
+
+def _show_every_envvar() -> None:
+    # Every option reads an environment variable (explicit, or MILVUS_MIGRATE_<COMMAND>_<OPTION>): say which in --help.
+    for command in main.commands.values():
+        for param in command.params:
+            if isinstance(param, click.Option):
+                param.show_envvar = True
+
+
+_show_every_envvar()

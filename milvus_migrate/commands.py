@@ -7,7 +7,7 @@ import contextlib
 import dataclasses
 import json
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,25 @@ class Options:
     history_collection: str = DEFAULT_HISTORY_COLLECTION
     concurrency: int = 8
     lock_timeout: float = 60.0
+    # Told the target (backend, URI without credentials, database) as soon as a command connects.
+    on_connect: Callable[[str], None] | None = None
+
+
+@contextlib.asynccontextmanager
+async def _connect(options: Options) -> AsyncIterator[Session]:
+    """connect(), then tell `options.on_connect` which target this command works on."""
+    async with connect(options.settings) as session:
+        if options.on_connect is not None:
+            options.on_connect(target_of(session))
+        yield session
+
+
+def target_of(session: Session) -> str:
+    """'Milvus 2.3.5 at http://host:19530, database search' — never with credentials."""
+    where = f"{session.caps.label} at {session.settings.display_uri}"
+    if session.offline:
+        return f"{where} (the file does not exist yet)"
+    return f"{where}, database {session.settings.db_name}"
 
 
 @dataclass
@@ -174,7 +193,7 @@ async def _compute(
 async def make_plan(options: Options, to: int | None = None, down: bool = False) -> PlannedRun:
     """What `up` (or `down`, or `up`/`down --to`) would do: the same run those commands compute."""
     migration_set = load(options)
-    async with connect(options.settings) as session:
+    async with _connect(options) as session:
         return await _compute(session, options, migration_set, direction=Direction.DOWN if down else None, to=to)
 
 
@@ -197,7 +216,7 @@ async def run(
     must be what the plan expected. With `saved_plan`, the run must be exactly the saved one.
     """
     migration_set = load(options)
-    async with connect(options.settings) as session:
+    async with _connect(options) as session:
         if dry_run or session.offline:
             # A Milvus Lite file that does not exist yet is created by the first change: the lock's
             # marker would create it, so a run with nothing to do (a `down`) must not take the lock.
@@ -384,7 +403,7 @@ class StatusReport:
 async def status(options: Options) -> StatusReport:
     """Where the database is: versions, pending, drift, changed files, failures, unmanaged collections, lock."""
     migration_set = load(options)
-    async with connect(options.settings) as session:
+    async with _connect(options) as session:
         records, live, everything, holder = await asyncio.gather(
             _history(session, options).records(),
             _live(session, options, migration_set),
@@ -441,7 +460,7 @@ async def status(options: Options) -> StatusReport:
 
 async def read_history(options: Options) -> list[HistoryRecord]:
     """Every history record, oldest first."""
-    async with connect(options.settings) as session:
+    async with _connect(options) as session:
         return await _history(session, options).records()
 
 
@@ -450,7 +469,7 @@ async def stamp(options: Options, version: int) -> list[HistoryRecord]:
     migration_set = load(options)
     if version != 0 and migration_set.get(version) is None:
         raise MigrateError(f"version {version} does not exist (known versions: {', '.join(map(str, migration_set.versions))})")
-    async with connect(options.settings) as session:
+    async with _connect(options) as session:
         store = _history(session, options)
         async with lock.deployment_lock(
             session.client, session.caps, options.history_collection, timeout=options.lock_timeout, call_timeout=options.settings.timeout
@@ -473,7 +492,7 @@ async def stamp(options: Options, version: int) -> list[HistoryRecord]:
 async def repair(options: Options) -> list[HistoryRecord]:
     """Accept the current contents of changed, applied files by recording their new checksums."""
     migration_set = load(options)
-    async with connect(options.settings) as session:
+    async with _connect(options) as session:
         store = _history(session, options)
         async with lock.deployment_lock(
             session.client, session.caps, options.history_collection, timeout=options.lock_timeout, call_timeout=options.settings.timeout
@@ -497,7 +516,7 @@ async def inspect(options: Options, collections: list[str] | None = None) -> str
     """A migration file declaring the live collections (all but the tool's own, or those named)."""
     from milvus_migrate import writer
 
-    async with connect(options.settings) as session:
+    async with _connect(options) as session:
         every = await introspect.list_collections(session.client, options.settings.timeout)
         if collections:
             unknown = sorted(set(collections) - set(every))
@@ -517,5 +536,5 @@ async def inspect(options: Options, collections: list[str] | None = None) -> str
 
 async def unlock(options: Options) -> str | None:
     """Break the deployment lock (after a crashed run); returns who held it."""
-    async with connect(options.settings) as session:
+    async with _connect(options) as session:
         return await lock.break_lock(session.client, session.caps, options.history_collection, options.settings.timeout)

@@ -83,7 +83,7 @@ def load(path: Path) -> ConfigFile:
     try:
         data = _toml().loads(text)
     except ValueError as exc:  # tomllib.TOMLDecodeError says "(at line N, column M)"
-        raise ConfigError(f"{_shown(path)}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{shown(path)}: not valid TOML: {exc}") from None
     table = ""
     if path.name == PYPROJECT:
         data = data.get("tool", {}).get("milvus-migrate", {})
@@ -114,7 +114,7 @@ def resolve(config: ConfigFile | None, environment: str | None, environ: Mapping
         if environment not in config.environments:
             known = ", ".join(sorted(config.environments)) or "none"
             raise ConfigError(
-                f"{_shown(config.path)}: no environment {environment!r}{did_you_mean(environment, config.environments)} "
+                f"{shown(config.path)}: no environment {environment!r}{did_you_mean(environment, config.environments)} "
                 f"(environments: {known})"
             )
         values.update(config.environments[environment])
@@ -123,7 +123,7 @@ def resolve(config: ConfigFile | None, environment: str | None, environ: Mapping
         name = values["token"]
         if name not in environ:
             where = f"environment {environment!r}" if environment else "the configuration"
-            raise ConfigError(f"{_shown(config.path)}: {where} takes its token from ${name}, which is not set")
+            raise ConfigError(f"{shown(config.path)}: {where} takes its token from ${name}, which is not set")
         values["token"] = environ[name]
     return values
 
@@ -157,22 +157,21 @@ def _where(path: Path, text: str, key: str) -> str:
     for number, line in enumerate(text.splitlines(), start=1):
         match = re.match(rf"\s*(\[[^\]]*\.)?(\"?){re.escape(key)}\2\s*[=\].]", line)
         if match:
-            return f"{_shown(path)}:{number}:{line.index(key) + 1}"
-    return _shown(path)
+            return f"{shown(path)}:{number}:{line.index(key) + 1}"
+    return shown(path)
 
 
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"cannot read {_shown(path)}: {exc.strerror or exc}") from None
+        raise ConfigError(f"cannot read {shown(path)}: {exc.strerror or exc}") from None
 
 
-def _shown(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+def shown(path: Path) -> str:
+    from milvus_migrate.loader import display_path
+
+    return display_path(path)
 
 
 def _toml() -> Any:
