@@ -218,7 +218,16 @@ def _run_async(coroutine: Any) -> Any:
 
     Cancelling unwinds the command's `async with` blocks, so the deployment lock is released.
     """
+    import logging
     import signal
+
+    from milvus_migrate.connection import import_pymilvus
+
+    import_pymilvus()  # pymilvus configures its loggers when imported: quiet them after that
+    # pymilvus and Milvus Lite log failures with tracebacks at ERROR; the CLI reports failures itself.
+    # Only the CLI does this: the Python API leaves an application's logging as it is.
+    for noisy in ("pymilvus", "milvus_lite", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
 
     async def main() -> Any:
         task = asyncio.current_task()

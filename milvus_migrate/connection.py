@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import re
 import shutil
@@ -122,9 +121,6 @@ async def connect(settings: ConnectionSettings) -> AsyncIterator[Session]:
     import_pymilvus()  # before any module imports pymilvus (lock, history, executor do, after connect)
     from pymilvus import AsyncMilvusClient
 
-    # pymilvus and Milvus Lite log failures with tracebacks at ERROR; the tool reports failures itself.
-    for noisy in ("pymilvus", "milvus_lite", "asyncio"):
-        logging.getLogger(noisy).setLevel(logging.CRITICAL)
     if settings.is_lite and not Path(settings.uri).exists():
         if settings.db_name and settings.db_name != "default":  # a new Lite file holds only 'default'
             raise ConnectionFailed(_missing_database(settings))

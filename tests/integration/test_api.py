@@ -60,3 +60,15 @@ async def test_async_twins_run_in_an_application_event_loop(backend, tmp_migrati
     assert report.final_version == 1 and status.up_to_date
     with pytest.raises(RuntimeError, match="await the same function from milvus_migrate.aio"):
         api.status(directory, **_connection(backend))
+
+
+def test_the_api_leaves_the_applications_logging_alone(backend, tmp_migrations):
+    import logging
+
+    directory = tmp_migrations("0001_docs.yaml", V1)
+    before = {name: logging.getLogger(name).level for name in ("asyncio", "milvus_lite", "pymilvus")}
+    api.up(directory, **_connection(backend))
+    api.status(directory, **_connection(backend))
+    after = {name: logging.getLogger(name).level for name in ("asyncio", "milvus_lite")}
+    assert after == {k: v for k, v in before.items() if k != "pymilvus"}
+    assert logging.getLogger("pymilvus").level != logging.CRITICAL  # pymilvus's own setting, not silenced
