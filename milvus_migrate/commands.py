@@ -363,17 +363,17 @@ class StatusReport:
         """What needs attention, most urgent first ([] when the database is up to date)."""
         out = []
         if self.last_failure:
-            out.append(f"the last {self.last_failure['direction']} of {self.last_failure['name']} failed")
+            out.append(f"the last attempt at {self.last_failure['name']} failed")
         if self.problems:
-            out.append(f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''} with the history")
+            out.append(_count(len(self.problems), "problem with the history", "problems with the history"))
         if self.changed_files:
-            out.append(f"{len(self.changed_files)} applied file{'s' if len(self.changed_files) != 1 else ''} changed")
+            out.append(_count(len(self.changed_files), "applied file changed", "applied files changed"))
         if self.out_of_order:
-            out.append(f"{len(self.out_of_order)} out-of-order file{'s' if len(self.out_of_order) != 1 else ''}")
+            out.append(_count(len(self.out_of_order), "out-of-order file", "out-of-order files"))
         if self.drift:
             out.append(f"Milvus drifted from version {self.current_version}")
         if self.pending:
-            out.append(f"{len(self.pending)} pending version{'s' if len(self.pending) != 1 else ''}")
+            out.append(_count(len(self.pending), "pending version", "pending versions"))
         return out
 
     @property
@@ -398,6 +398,10 @@ class StatusReport:
             "last_failure": self.last_failure,
             "notes": self.notes,
         }
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 async def status(options: Options) -> StatusReport:
