@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from milvus_migrate import ops
-from milvus_migrate.connection import RETRY_FIRST_S, RETRY_MAX_S, Session, is_unreachable
+from milvus_migrate import ops, retry
+from milvus_migrate.connection import Session
 from milvus_migrate.ops import Operation, Phase
 from milvus_migrate.state import CollectionState, FieldState
 
@@ -103,21 +103,12 @@ class _Runner:
             return True
 
     async def execute_with_retries(self, op: Operation) -> None:
-        """execute(op), retried with back-off while the server is unreachable (a restart, a network blip).
+        """execute(op), retried (retry.call) while the server is unreachable (a restart, a network blip).
 
         pymilvus gives up on an unreachable server after one reconnect attempt; a refusal by the server
-        is never retried. Bounded by --timeout: a longer outage fails the operation.
+        is retried only when it says it is retriable. Bounded by --timeout: a longer outage fails the operation.
         """
-        deadline = time.monotonic() + self.timeout
-        delay = RETRY_FIRST_S
-        while True:
-            try:
-                return await self.execute(op)
-            except Exception as exc:
-                if not is_unreachable(exc) or time.monotonic() + delay >= deadline:
-                    raise
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, RETRY_MAX_S)
+        await retry.call(lambda: self.execute(op), budget=self.timeout)
 
     async def execute(self, op: Operation) -> None:
         client, t = self.session.client, self.timeout
