@@ -134,7 +134,7 @@ async def run(
             return RunReport(current, current)
         async with lock.deployment_lock(
             session.client, session.caps, options.history_collection, timeout=options.lock_timeout, call_timeout=options.settings.timeout
-        ):
+        ) as held:
             # Another deployment may have moved the database while this one waited for the lock.
             records = await store.records()
             _check_history(migration_set, records)
@@ -150,8 +150,9 @@ async def run(
                 for version, resulting in path:
                     kind = "reconcile" if direction == "up" and version == current else direction
                     step = await _apply_step(
-                        session, options, migration_set, (version, current, resulting), kind, store, on_event, known
-                    )
+                        session, options, migration_set, (version, current, resulting), kind, store, on_event, known,
+                        guard=held.ensure_held,
+                    )  # fmt: skip
                     known, current = None, resulting
                     report.steps.append(step)
                     if on_step is not None:
@@ -170,6 +171,7 @@ async def _apply_step(
     store: HistoryStore,
     on_event: executor.EventHandler | None,
     live: State | None,
+    guard: Callable[[], None],
 ) -> StepReport:
     """Plan from the live state to `resulting`, apply, then record (version, from, resulting) as one step."""
     version, from_version, resulting = versions
@@ -181,12 +183,13 @@ async def _apply_step(
         database=options.settings.db_name, from_version=from_version, to_version=resulting,
         direction="down" if direction == "down" else "up",
     )  # fmt: skip
-    result = await executor.apply(step_plan, session, concurrency=options.concurrency, on_event=on_event)
+    result = await executor.apply(step_plan, session, concurrency=options.concurrency, on_event=on_event, guard=guard)
     migration = migration_set.get(version)
     name = migration.name if migration else f"{version:04d}"
     if not result.ok:
         raise ApplyFailed(_failure_message(version, name, direction, result))
     seconds = time.monotonic() - started
+    guard()  # a deployment that lost the lock records nothing: another one may be applying this version
     await store.append(
         [
             {
@@ -371,7 +374,7 @@ async def stamp(options: Options, version: int) -> list[HistoryRecord]:
         store = _history(session, options)
         async with lock.deployment_lock(
             session.client, session.caps, options.history_collection, timeout=options.lock_timeout, call_timeout=options.settings.timeout
-        ):
+        ) as held:
             current = history.current_version(await store.records())
             if version > current:
                 rows = [
@@ -383,6 +386,7 @@ async def stamp(options: Options, version: int) -> list[HistoryRecord]:
                 m = migration_set.get(version)
                 rows = [{"version": version, "name": m.name if m else "0000", "checksum": "", "direction": "stamp",
                          "current_version": version, "duration_ms": 0}]  # fmt: skip
+            held.ensure_held()
             return await store.append(rows)
 
 
@@ -393,7 +397,7 @@ async def repair(options: Options) -> list[HistoryRecord]:
         store = _history(session, options)
         async with lock.deployment_lock(
             session.client, session.caps, options.history_collection, timeout=options.lock_timeout, call_timeout=options.settings.timeout
-        ):
+        ) as held:
             records = await store.records()
             current = history.current_version(records)
             rows = []
@@ -402,6 +406,7 @@ async def repair(options: Options) -> list[HistoryRecord]:
                 if m is not None and m.checksum != recorded:
                     rows.append({"version": version, "name": m.name, "checksum": m.checksum, "direction": "repair",
                                  "current_version": current, "duration_ms": 0})  # fmt: skip
+            held.ensure_held()
             return await store.append(rows) if rows else []
 
 

@@ -44,10 +44,16 @@ class ApplyResult:
 
 
 async def apply(
-    plan: ops.Plan, session: Session, *, concurrency: int = 8, on_event: EventHandler | None = None
-) -> ApplyResult:
-    """Run `plan`; never raises for a failed operation: the result says what happened."""
+    plan: ops.Plan, session: Session, *, concurrency: int = 8, on_event: EventHandler | None = None,
+    guard: Callable[[], None] | None = None,
+) -> ApplyResult:  # fmt: skip
+    """Run `plan`; never raises for a failed operation: the result says what happened.
+
+    `guard` runs before each operation and each retry (the deployment lock's Lease.ensure_held): what it
+    raises starts nothing more, and is raised here once the calls in flight have finished.
+    """
     runner = _Runner(session, on_event or (lambda event: None), asyncio.Semaphore(concurrency))
+    runner.guard = guard
     lanes: dict[str, list[Operation]] = {}
     barriers: dict[Phase, list[Operation]] = {}
     for op in plan.ops:
@@ -59,6 +65,8 @@ async def apply(
     for phase in _BARRIER_PHASES:
         # Alias moves and final drops are independent of each other within their phase.
         await asyncio.gather(*(runner.run_lane([op]) for op in barriers.get(phase, [])))
+    if runner.refused is not None:
+        raise runner.refused
     return runner.result
 
 
@@ -68,6 +76,8 @@ class _Runner:
         self.result = ApplyResult()
         self.stop = asyncio.Event()
         self.timeout = session.settings.timeout
+        self.guard: Callable[[], None] | None = None
+        self.refused: Exception | None = None  # what the guard raised
 
     async def run_lane(self, lane: list[Operation]) -> None:
         # A lane never raises: a failure sets `stop` so no lane starts another operation,
@@ -85,7 +95,7 @@ class _Runner:
     async def run_op(self, op: Operation) -> bool:
         """Run one operation under the concurrency limit; False when it failed or never started."""
         async with self.limit:
-            if self.stop.is_set():
+            if self.stop.is_set() or not self.guarded():
                 self.result.not_run.append(op)
                 return False
             self.on_event(Event("start", op))
@@ -93,6 +103,9 @@ class _Runner:
             try:
                 await self.execute_with_retries(op)
             except Exception as exc:  # every failure is reported with the server's reason
+                if exc is self.refused:  # not a failure of the operation: the guard refused a retry
+                    self.result.not_run.append(op)
+                    return False
                 message = self.session.settings.scrub(error_message(exc))
                 self.result.failed = self.result.failed or (op, message)
                 self.stop.set()
@@ -108,7 +121,21 @@ class _Runner:
         pymilvus gives up on an unreachable server after one reconnect attempt; a refusal by the server
         is retried only when it says it is retriable. Bounded by --timeout: a longer outage fails the operation.
         """
-        await retry.call(lambda: self.execute(op), budget=self.timeout)
+        async def recheck(_: BaseException) -> None:
+            if not self.guarded():
+                raise self.refused  # type: ignore[misc]
+
+        await retry.call(lambda: self.execute(op), budget=self.timeout, before_retry=recheck)
+
+    def guarded(self) -> bool:
+        """Whether the guard lets operations start; once it refuses, `stop` is set and nothing else starts."""
+        if self.guard is not None and self.refused is None:
+            try:
+                self.guard()
+            except Exception as exc:
+                self.refused = exc
+                self.stop.set()
+        return self.refused is None
 
     async def execute(self, op: Operation) -> None:
         client, t = self.session.client, self.timeout
