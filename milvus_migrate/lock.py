@@ -143,14 +143,15 @@ class Lease:
 
     @property
     def held(self) -> bool:
-        return self.lost_reason is None and self.clock() < self.expires
+        """Whether the lease is still ours; once it is not, it never is again (a waiter may hold the lock)."""
+        if self.lost_reason is None and self.clock() >= self.expires:
+            self.lost_reason = f"its {self.lease:g} s lease ran out without a renewal: this process was paused or cut off from Milvus"
+        return self.lost_reason is None
 
     def ensure_held(self) -> None:
         """Raise LockLost unless the lease is still ours; called before each operation."""
-        if self.lost_reason is None and self.clock() >= self.expires:
-            self.lost_reason = f"its {self.lease:g} s lease ran out without a renewal: this process was paused or cut off from Milvus"
-        if self.lost_reason is not None:
-            raise LockLost(self.lost_reason)
+        if not self.held:
+            raise LockLost(self.lost_reason or "")
 
     async def renew(self, **extra: str) -> None:
         """Bump the heartbeat; the lease is extended only if the renewal completed before it ran out."""
@@ -167,7 +168,7 @@ class Lease:
             if "not exist" in str(getattr(exc, "message", exc)) or "not found" in str(getattr(exc, "message", exc)):
                 self.lost_reason = "its marker collection was dropped: another deployment took the lock over, or 'unlock' broke it"
             return  # otherwise transient: the next renewal may succeed before the lease runs out
-        if self.clock() < self.expires:
+        if self.held:  # answered before the lease ran out
             self.expires = sent + self.lease
 
     async def renew_forever(self) -> None:
