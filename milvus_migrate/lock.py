@@ -206,7 +206,7 @@ async def deployment_lock(
         # The block may have failed because Milvus went away: releasing may fail too, and that must not
         # replace the block's error. A lock left behind expires with its lease.
         with contextlib.suppress(Exception):
-            await _release(client, caps, alias, marker, held, call_timeout)
+            await _release(client, caps, marker, held, call_timeout)
 
 
 async def _acquire(
@@ -273,9 +273,7 @@ async def _take_over(client: Any, caps: Capabilities, expired: str, marker: str,
     return True
 
 
-async def _release(
-    client: Any, caps: Capabilities, alias: str, marker: str, held: Lease | None, call_timeout: float
-) -> None:
+async def _release(client: Any, caps: Capabilities, marker: str, held: Lease | None, call_timeout: float) -> None:
     if held is not None and not (held.held and held.expires - time.monotonic() >= held.lease / 3):
         # Lost, or so close to running out that a waiter may be taking over: dropping the alias now
         # could remove the next holder's lock. Leave it; it expires.
