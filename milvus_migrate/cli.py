@@ -208,7 +208,7 @@ def handle_errors(command: Callable) -> Callable:
 
 
 def _unreachable(exc: BaseException) -> bool:
-    from milvus_migrate.connection import is_unreachable
+    from milvus_migrate.retry import is_unreachable
 
     return is_unreachable(exc)
 

@@ -226,7 +226,7 @@ async def run(
         store = _history(session, options)
         async with lock.deployment_lock(
             session.client, session.caps, options.history_collection, timeout=options.lock_timeout, call_timeout=options.settings.timeout
-        ):
+        ) as held:
             if saved_plan is not None:
                 saved_direction = Direction(saved_plan["plan"].get("direction", "up"))
                 if saved_direction is not direction:
@@ -247,7 +247,7 @@ async def run(
                 for i, step in enumerate(planned.run.steps):
                     if i:
                         await _check_expected(session, options, step)
-                    step_report = await _apply_step(session, options, step, store, on_event)
+                    step_report = await _apply_step(session, options, step, store, on_event, guard=held.ensure_held)
                     if not step_report.result.ok:
                         report.failed = step_report
                         raise ApplyFailed(_failure_message(step, step_report.result), report=report)
@@ -285,10 +285,15 @@ async def _apply_step(
     step: runplan.Step,
     store: HistoryStore,
     on_event: executor.EventHandler | None,
+    guard: Callable[[], None],
 ) -> StepReport:
-    """Apply one step and record it; a failure is recorded too (it never blocks a rerun)."""
+    """Apply one step and record it; a failure is recorded too (it never blocks a rerun).
+
+    `guard` raises when this deployment lost the lock: checked before every operation and before
+    recording, since another deployment may be applying this version by then.
+    """
     started = time.monotonic()
-    result = await executor.apply(step.plan, session, concurrency=options.concurrency, on_event=on_event)
+    result = await executor.apply(step.plan, session, concurrency=options.concurrency, on_event=on_event, guard=guard)
     seconds = time.monotonic() - started
     record = HistoryRecord.new(
         version=step.version,
@@ -300,6 +305,7 @@ async def _apply_step(
         detail="" if result.ok else history.encode_detail(result.failure_detail()),
     )
     if result.ok:
+        guard()
         await store.append([record])
     else:
         # Best effort: the failure's cause (a server gone away) may stop this write too; the error stands.
@@ -477,7 +483,7 @@ async def stamp(options: Options, version: int) -> list[HistoryRecord]:
         store = _history(session, options)
         async with lock.deployment_lock(
             session.client, session.caps, options.history_collection, timeout=options.lock_timeout, call_timeout=options.settings.timeout
-        ):
+        ) as held:
             current = history.current_version(await store.records())
             if version > current:
                 stamped = [m for m in migration_set.migrations if current < m.version <= version]
@@ -490,6 +496,7 @@ async def stamp(options: Options, version: int) -> list[HistoryRecord]:
                 records = [
                     HistoryRecord.new(version=version, name=m.name if m else "0000", checksum="", direction=Direction.STAMP, current_version=version)
                 ]  # fmt: skip
+            held.ensure_held()
             return await store.append(records)
 
 
@@ -500,7 +507,7 @@ async def repair(options: Options) -> list[HistoryRecord]:
         store = _history(session, options)
         async with lock.deployment_lock(
             session.client, session.caps, options.history_collection, timeout=options.lock_timeout, call_timeout=options.settings.timeout
-        ):
+        ) as held:
             records = await store.records()
             current = history.current_version(records)
             repaired = [
@@ -508,6 +515,7 @@ async def repair(options: Options) -> list[HistoryRecord]:
                 for version, (_, recorded) in sorted(history.applied_checksums(records).items())
                 if (m := migration_set.get(version)) is not None and m.checksum != recorded
             ]  # fmt: skip
+            held.ensure_held()
             return await store.append(repaired) if repaired else []
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from milvus_migrate import capabilities
+from milvus_migrate import capabilities, retry
 from milvus_migrate.capabilities import Capabilities
 from milvus_migrate.config import ConnectionSettings
 from milvus_migrate.errors import ConnectionFailed
@@ -22,8 +22,7 @@ from milvus_migrate.errors import ConnectionFailed
 # The first call after connecting (get_server_version) is bounded by this, so a dead URI fails fast.
 CONNECT_TIMEOUT = 15.0
 # pymilvus 3 does not retry a refused connection (its UNAVAILABLE recovery reconnects once, and that
-# failure ends the call): connecting is retried here, for at most min(CONNECT_TIMEOUT, --timeout) s.
-RETRY_FIRST_S, RETRY_MAX_S = 0.2, 2.0
+# failure ends the call): connecting is retried, for at most min(CONNECT_TIMEOUT, --timeout) s.
 
 
 @dataclass
@@ -173,29 +172,14 @@ def import_pymilvus() -> None:
 
 
 async def _server_version(client: Any, budget: float) -> Any:
-    """The server's version; a refused or dropped connection is retried with back-off within `budget` s."""
-    deadline = time.monotonic() + budget
-    delay = RETRY_FIRST_S
-    while True:
+    """The server's version; a refused or dropped connection is retried (retry.call) within `budget` s."""
+
+    async def ask() -> Any:
         remaining = max(deadline - time.monotonic(), 1.0)
-        try:
-            return await asyncio.wait_for(client.get_server_version(timeout=remaining), remaining + 5)
-        except Exception as exc:
-            if not is_unreachable(exc) or time.monotonic() + delay >= deadline:
-                raise
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, RETRY_MAX_S)
+        return await asyncio.wait_for(client.get_server_version(timeout=remaining), remaining + 5)
 
-
-def is_unreachable(exc: BaseException) -> bool:
-    """Whether `exc` says the server could not be reached (worth retrying), not that it refused the call."""
-    import_pymilvus()
-    import grpc
-    from pymilvus.client.types import Status
-
-    if isinstance(exc, grpc.RpcError):
-        return exc.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
-    return getattr(exc, "code", None) == Status.CONNECT_FAILED
+    deadline = time.monotonic() + budget
+    return await retry.call(ask, budget=budget)
 
 
 def _client_kwargs(settings: ConnectionSettings) -> dict[str, Any]:

@@ -119,7 +119,34 @@ class PlanDiverged(MigrateError):
 
 
 class LockHeld(MigrateError):
-    """Another deployment holds the migration lock."""
+    """Another deployment holds the migration lock: who (user@host), its pid, since when; how long this one waited."""
+
+    def __init__(
+        self, holder: str | None, since: str | None, *, pid: int | None = None, waited: float = 0.0,
+        lease: float | None = None,
+    ):  # fmt: skip
+        self.holder, self.since, self.pid, self.waited, self.lease = holder, since, pid, waited, lease
+        who = f"{holder or '?'}, pid {pid if pid is not None else '?'}, since {since or '?'}" if holder else "holder unknown"
+        crashed = (
+            f"a later run takes the lock over once its {lease:g} s lease has run out; "
+            if lease
+            else ""
+        )
+        super().__init__(
+            f"another deployment holds the migration lock ({who}); waited {waited:g} s. "
+            f"If that run crashed, {crashed}'milvus-migrate unlock' breaks the lock at once."
+        )
+
+
+class LockLost(MigrateError):
+    """This deployment's lease on the migration lock ran out or was broken; it stopped before its next operation."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(
+            f"lost the deployment lock ({reason}); another deployment may hold it now, so nothing more was "
+            "applied here. Run the same command again to continue."
+        )
 
 
 class HistoryError(MigrateError):

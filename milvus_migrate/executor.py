@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from milvus_migrate import ops
-from milvus_migrate.connection import RETRY_FIRST_S, RETRY_MAX_S, Session, is_unreachable
+from milvus_migrate import ops, retry
+from milvus_migrate.connection import Session
 from milvus_migrate.ops import Operation, Phase
 from milvus_migrate.state import CollectionState, FieldState
 
@@ -71,10 +71,16 @@ class ApplyResult:
 
 
 async def apply(
-    plan: ops.Plan, session: Session, *, concurrency: int = 8, on_event: EventHandler | None = None
-) -> ApplyResult:
-    """Run `plan`; never raises for a failed operation: the result says what happened."""
+    plan: ops.Plan, session: Session, *, concurrency: int = 8, on_event: EventHandler | None = None,
+    guard: Callable[[], None] | None = None,
+) -> ApplyResult:  # fmt: skip
+    """Run `plan`; never raises for a failed operation: the result says what happened.
+
+    `guard` runs before each operation and each retry (the deployment lock's Lease.ensure_held): what it
+    raises starts nothing more, and is raised here once the calls in flight have finished.
+    """
     runner = _Runner(session, on_event or (lambda event: None), asyncio.Semaphore(concurrency))
+    runner.guard = guard
     lanes: dict[str, list[Operation]] = {}
     barriers: dict[Phase, list[Operation]] = {}
     for op in plan.ops:
@@ -86,6 +92,8 @@ async def apply(
     for phase in _BARRIER_PHASES:
         # Alias moves and final drops are independent of each other within their phase.
         await asyncio.gather(*(runner.run_lane([op]) for op in barriers.get(phase, [])))
+    if runner.refused is not None:
+        raise runner.refused
     return runner.result
 
 
@@ -97,6 +105,8 @@ class _Runner:
         self.timeout = session.settings.timeout
         # Milvus Lite fails concurrent alias operations at random (Capabilities.concurrent_alias_ops).
         self.alias_lock = None if session.caps.concurrent_alias_ops else asyncio.Lock()
+        self.guard: Callable[[], None] | None = None
+        self.refused: Exception | None = None  # what the guard raised
 
     async def run_lane(self, lane: list[Operation]) -> None:
         # A lane never raises: a failure sets `stop` so no lane starts another operation,
@@ -114,7 +124,7 @@ class _Runner:
     async def run_op(self, op: Operation) -> bool:
         """Run one operation under the concurrency limit; False when it failed or never started."""
         async with self._exclusive(op), self.limit:
-            if self.stop.is_set():
+            if self.stop.is_set() or not self.guarded():
                 self.result.not_run.append(op)
                 return False
             self.on_event(Event("start", op))
@@ -122,6 +132,9 @@ class _Runner:
             try:
                 await self.execute_with_retries(op)
             except Exception as exc:  # every failure is reported with the server's reason
+                if exc is self.refused:  # not a failure of the operation: the guard refused a retry
+                    self.result.not_run.append(op)
+                    return False
                 message = self.session.settings.scrub(error_message(exc))
                 self.result.failures.append((op, message))
                 self.stop.set()
@@ -138,21 +151,26 @@ class _Runner:
         return contextlib.nullcontext()
 
     async def execute_with_retries(self, op: Operation) -> None:
-        """execute(op), retried with back-off while the server is unreachable (a restart, a network blip).
+        """execute(op), retried (retry.call) while the server is unreachable (a restart, a network blip).
 
         pymilvus gives up on an unreachable server after one reconnect attempt; a refusal by the server
-        is never retried. Bounded by --timeout: a longer outage fails the operation.
+        is retried only when it says it is retriable. Bounded by --timeout: a longer outage fails the operation.
         """
-        deadline = time.monotonic() + self.timeout
-        delay = RETRY_FIRST_S
-        while True:
+        async def recheck(_: BaseException) -> None:
+            if not self.guarded():
+                raise self.refused  # type: ignore[misc]
+
+        await retry.call(lambda: self.execute(op), budget=self.timeout, before_retry=recheck)
+
+    def guarded(self) -> bool:
+        """Whether the guard lets operations start; once it refuses, `stop` is set and nothing else starts."""
+        if self.guard is not None and self.refused is None:
             try:
-                return await self.execute(op)
+                self.guard()
             except Exception as exc:
-                if not is_unreachable(exc) or time.monotonic() + delay >= deadline:
-                    raise
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, RETRY_MAX_S)
+                self.refused = exc
+                self.stop.set()
+        return self.refused is None
 
     async def execute(self, op: Operation) -> None:
         client, t = self.session.client, self.timeout

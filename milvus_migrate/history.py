@@ -6,13 +6,12 @@ import asyncio
 import contextlib
 import datetime as dt
 import getpass
-import socket
-import time
 import json
+import socket
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from milvus_migrate import __version__
+from milvus_migrate import __version__, retry
 from milvus_migrate.errors import HistoryError
 from milvus_migrate.ops import Direction
 
@@ -214,21 +213,22 @@ class HistoryStore:
     async def _query_all(self) -> list[dict[str, Any]]:
         # A run killed while loading the history collection can leave Milvus 2.3 answering "collection
         # not loaded" for a few seconds after load_collection returned: load again and retry, bounded.
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                return await self.client.query(
-                    self.name,
-                    filter="seq >= 0",
-                    output_fields=list(_FIELDS if self.has_detail else _REQUIRED_FIELDS),
-                    consistency_level="Strong",
-                    timeout=self.timeout,
-                )
-            except Exception as exc:
-                if "not loaded" not in str(getattr(exc, "message", exc)) or time.monotonic() > deadline:
-                    raise
-            await asyncio.sleep(1.0)
-            await self.client.load_collection(self.name, timeout=self.timeout)
+        async def reload(exc: BaseException) -> None:
+            if not retry.is_transient(exc):
+                await self.client.load_collection(self.name, timeout=self.timeout)
+
+        return await retry.call(
+            lambda: self.client.query(
+                self.name,
+                filter="seq >= 0",
+                output_fields=list(_FIELDS if self.has_detail else _REQUIRED_FIELDS),
+                consistency_level="Strong",
+                timeout=self.timeout,
+            ),
+            budget=self.timeout,
+            retry_if=retry.is_settling,
+            before_retry=reload,
+        )
 
     async def append(self, records: list[HistoryRecord]) -> list[HistoryRecord]:
         """Append records made with HistoryRecord.new(), numbered after the last one; returns them numbered."""

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from milvus_migrate import retry
 from milvus_migrate.capabilities import Capabilities
 from milvus_migrate.state import AUTOINDEX, CollectionState, FieldState, FunctionState, IndexState, LoadState, State
 
@@ -45,9 +46,12 @@ async def read_state(
     wanted = sorted(set(names) & existing)
     limit = asyncio.Semaphore(concurrency)
 
-    async def call(method: str, *args: Any, **kwargs: Any) -> Any:
+    async def once(method: str, *args: Any, **kwargs: Any) -> Any:
         async with limit:
             return await getattr(client, method)(*args, timeout=timeout, **kwargs)
+
+    async def call(method: str, *args: Any, **kwargs: Any) -> Any:
+        return await retry.call(lambda: once(method, *args, **kwargs), budget=timeout or 60.0, retry_if=retry.is_settling)
 
     states = await asyncio.gather(*(_read_collection(call, name, caps) for name in wanted))
     collections = {s.name: s for s in states}

@@ -1,8 +1,10 @@
-"""The deployment lock: racing `up` processes apply once; a held or stale lock names its holder.
+"""The deployment lock: racing `up` processes apply once; a held lock names its holder; a lock whose
+holder died or stopped renewing its lease is taken over without `unlock`, by exactly one waiter.
 
 Races use real `milvus-migrate` processes. Milvus Lite lets only one process open a .db file, so
 multi-process races run on the 2.3.5 server only; the lock-held tests hold the lock in this
-process (lock.deployment_lock in a thread) and run on both backends.
+process (lock.deployment_lock in a thread) and run on both backends. A SIGKILLed holder taken over
+by the next `up` is covered by test_crash.py at six kill points on both backends.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
+import queue
+import signal
 import subprocess
 import threading
 import time
@@ -24,13 +27,14 @@ from tests.integration.helpers import cli_command, history_rows, unbuffered_env
 from milvus_migrate import lock
 from milvus_migrate.config import ConnectionSettings
 from milvus_migrate.connection import connect
+from milvus_migrate.errors import LockHeld, LockLost
 from milvus_migrate.history import applied_by
 
 pytestmark = pytest.mark.integration
 
 RACERS = 4
 LITE_ONE_PROCESS = "Milvus Lite allows one process per .db file: processes cannot race on it (server only)"
-HOLDER = re.compile(r"\(([^()]+@[^()]+), pid (\d+), since (\d{4}-\d\d-\d\dT[^)]+)\)")
+SHORT_LEASE = "5"  # seconds, via MILVUS_MIGRATE_LOCK_LEASE: expiry tests wait for it, not for the 30 s default
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -62,12 +66,12 @@ def _assert_at_version_3(backend: Any, cli: Any, directory: Path) -> None:
     assert backend.aliases("docs") == ["docs_live"]
 
 
-def _race(backend: Any, directory: Path, *args: str) -> list[subprocess.Popen[str]]:
+def _race(backend: Any, directory: Path, *args: str, env: dict[str, str] | None = None) -> list[subprocess.Popen[str]]:
     """Start RACERS `up` processes at once and wait for all of them."""
     procs = [
         subprocess.Popen(
             cli_command(backend, directory, "up", *args),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=unbuffered_env(),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**unbuffered_env(), **(env or {})},
         )  # fmt: skip
         for _ in range(RACERS)
     ]
@@ -79,11 +83,13 @@ def _race(backend: Any, directory: Path, *args: str) -> list[subprocess.Popen[st
 class HeldLock:
     """The migration lock held by this process (in a thread with its own event loop) until release()."""
 
-    def __init__(self, backend: Any):
+    def __init__(self, backend: Any, lease: float | None = None):
+        self.lease_s = lease
         self.settings = ConnectionSettings(uri=backend.uri, db_name=backend.db_name, timeout=60)
         self.history = backend.history
         self._acquired, self._release = threading.Event(), threading.Event()
         self._error: BaseException | None = None
+        self.lease: lock.Lease | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> HeldLock:
@@ -109,7 +115,10 @@ class HeldLock:
 
     async def _hold(self) -> None:
         async with connect(self.settings) as session:
-            async with lock.deployment_lock(session.client, session.caps, self.history, timeout=30, call_timeout=60):
+            async with lock.deployment_lock(
+                session.client, session.caps, self.history, timeout=30, call_timeout=60, lease=self.lease_s
+            ) as held:
+                self.lease = held
                 self._acquired.set()
                 await asyncio.to_thread(self._release.wait)
 
@@ -153,9 +162,7 @@ def test_racing_ups_with_a_short_lock_timeout_fail_naming_the_winner(backend, cl
         _, err = p.outs  # type: ignore[attr-defined]
         assert p.returncode == 1, err
         assert "another deployment holds the migration lock" in err and "milvus-migrate unlock" in err
-        holder = HOLDER.search(err)
-        assert holder, err
-        assert holder.group(1) == applied_by() and int(holder.group(2)) == winners[0].pid
+        assert f"({applied_by()}, pid {winners[0].pid}, since " in err
         assert "+ create" not in err  # a loser changed nothing
     _assert_at_version_3(backend, cli, three_versions)
 
@@ -204,41 +211,180 @@ def test_up_waits_for_the_holder_then_applies(backend, cli, three_versions):
     assert history_rows(cli, three_versions) == [(1, "up", 1)]
 
 
-# --- a stale lock (both backends; sequential processes work on Lite too) -------------------------
+# --- a lock whose holder is gone or stopped renewing ---------------------------------------------
 
 
-def test_unlock_breaks_the_lock_of_a_killed_run(backend, cli, three_versions):
-    """A SIGKILLed `up` leaves its lock; `up` then fails naming it, `unlock` breaks it, `up` finishes."""
-    backend.release_lite()
-    run = subprocess.Popen(
-        cli_command(backend, three_versions, "up", "-v"),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=unbuffered_env(),
+class _Output:
+    """The merged output of a CLI process, read line by line as it comes (a pump thread fills a queue)."""
+
+    def __init__(self, proc: subprocess.Popen[str]):
+        self.proc, self.lines = proc, queue.Queue[str | None]()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def until(self, prefix: str, timeout: float = 120) -> list[str]:
+        """Lines up to and including the first one starting with `prefix`."""
+        seen: list[str] = []
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            if line is None:
+                raise AssertionError(f"the process ended before printing {prefix!r}:\n{''.join(seen)}")
+            seen.append(line)
+            if line.startswith(prefix):
+                return seen
+
+    def available(self, settle: float = 1.0) -> list[str]:
+        """Lines printed so far (waits `settle` s for the pipe to drain)."""
+        time.sleep(settle)
+        out: list[str] = []
+        while not self.lines.empty():
+            line = self.lines.get_nowait()
+            if line is not None:
+                out.append(line)
+        return out
+
+    def rest(self, timeout: float = 120) -> list[str]:
+        """Every line until the process ends."""
+        out: list[str] = []
+        deadline = time.monotonic() + timeout
+        while (line := self.lines.get(timeout=max(0.1, deadline - time.monotonic()))) is not None:
+            out.append(line)
+        return out
+
+
+def _start_up(backend: Any, directory: Path, env: dict[str, str]) -> _Output:
+    proc = subprocess.Popen(
+        cli_command(backend, directory, "up", "-v"),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**unbuffered_env(), **env},
     )  # fmt: skip
-    seen = []
-    assert run.stdout is not None
-    for line in run.stdout:  # the lock is taken before the first operation starts
-        seen.append(line)
-        if line.startswith("  … create index"):
-            run.kill()
-            break
-    assert run.wait(30) == -9, "".join(seen)
+    return _Output(proc)
 
-    # The killed process is gone; the rest runs in this process (on Lite too: the file is free now).
-    blocked = cli("up", "--lock-timeout", "2", directory=three_versions)
-    assert blocked.exit_code == 1, blocked.output
-    holder = HOLDER.search(blocked.stderr)
-    assert holder and holder.group(1) == applied_by() and int(holder.group(2)) == run.pid, blocked.stderr
-    assert "waited 2 s" in blocked.stderr and "milvus-migrate unlock" in blocked.stderr
 
-    unlocked = cli("unlock", directory=three_versions)
-    assert unlocked.exit_code == 0, unlocked.output
-    assert f"Lock broken (it was held by {applied_by()}, pid {run.pid}, since " in unlocked.stdout
+def test_waiters_racing_for_an_expired_lease_exactly_one_wins(backend):
+    """A holder that stopped renewing (alive, so only its lease can end) and 4 waiters: one takes over,
+    the others time out naming it, as LockHeld attributes."""
+    settings = ConnectionSettings(uri=backend.uri, db_name=backend.db_name, timeout=60)
+    alias = lock.lock_alias(backend.history)
+    stale = f"{alias}_stalemarker"
 
-    resumed = cli("up", "--to", "1", "--lock-timeout", "2", directory=three_versions)
-    assert resumed.exit_code == 0, resumed.output
-    assert "The database is now at version 1." in resumed.stdout
+    async def scenario() -> tuple[list[str], list[BaseException | str]]:
+        async with connect(settings) as session:
+            # A lock with a 2 s lease that nobody renews, held in the name of this (live) process.
+            await lock._create_marker(session.client, stale, 2.0, 60)
+            await session.client.create_alias(stale, alias, timeout=60)
+        won: list[str] = []
+        gave_up = 0
+        everyone_else_gave_up = asyncio.Event()
+
+        async def waiter() -> BaseException | str:
+            nonlocal gave_up
+            async with connect(settings) as session:
+                try:
+                    async with lock.deployment_lock(
+                        session.client, session.caps, backend.history, timeout=10, call_timeout=60, lease=30
+                    ) as held:
+                        won.append(held.marker)
+                        await asyncio.wait_for(everyone_else_gave_up.wait(), 60)  # hold it meanwhile
+                        return "won"
+                except LockHeld as exc:
+                    gave_up += 1
+                    if gave_up == RACERS - 1:
+                        everyone_else_gave_up.set()
+                    return exc
+
+        return won, await asyncio.gather(*(waiter() for _ in range(RACERS)), return_exceptions=True)
+
+    won, results = asyncio.run(scenario())
+
+    assert results.count("won") == 1 and len(won) == 1, results
+    losers = [r for r in results if r != "won"]
+    assert all(isinstance(r, LockHeld) for r in losers), results
+    for exc in losers:
+        assert (exc.holder, exc.pid, exc.waited, exc.lease) == (applied_by(), os.getpid(), 10, 30)  # type: ignore[union-attr]
+        assert exc.since  # type: ignore[union-attr]
+    client = backend.client()
+    assert stale not in client.list_collections()  # the winner dropped the expired marker
+    assert [n for n in client.list_collections() if n.startswith(alias)] == []  # and released its own
+
+
+def test_unlock_breaks_a_live_holders_lock_and_the_holder_stops(backend, cli, three_versions):
+    """`unlock` stays the manual way out; a holder whose lock it broke notices at its next renewal."""
+    with HeldLock(backend, lease=3) as holder:
+        blocked = cli("up", "--lock-timeout", "1", directory=three_versions)
+        assert blocked.exit_code == 1, blocked.output  # the holder renews its lease: no takeover
+        unlocked = cli("unlock", directory=three_versions)
+        assert unlocked.exit_code == 0, unlocked.output
+        assert f"Lock broken (it was held by {applied_by()}, pid {os.getpid()}, since " in unlocked.stdout
+        resumed = cli("up", "--to", "1", "--lock-timeout", "2", directory=three_versions)
+        assert resumed.exit_code == 0, resumed.output
+
+        lease = holder.lease
+        assert lease is not None
+        deadline = time.monotonic() + 10
+        while lease.held and time.monotonic() < deadline:
+            time.sleep(0.2)
+        with pytest.raises(LockLost) as lost:
+            lease.ensure_held()
+        assert "dropped" in lost.value.reason
+
+    assert history_rows(cli, three_versions) == [(1, "up", 1)]
     again = cli("unlock", directory=three_versions)
     assert again.exit_code == 0 and "No lock was held" in again.stdout
-    assert history_rows(cli, three_versions) == [(1, "up", 1)]
-    # No marker collections are left behind by the killed run or by unlock.
     assert [n for n in backend.client().list_collections() if n.startswith(f"{backend.history}_lock")] == []
+
+
+def test_racing_ups_take_over_a_paused_holders_expired_lease_once(backend, cli, three_versions):
+    """An `up` stopped mid-run (SIGSTOP: alive, not renewing) and 4 `up`s started together: once its lease
+    runs out exactly one of them takes over and applies the rest; the others then find nothing to do."""
+    if backend.is_lite:
+        pytest.skip(reason=LITE_ONE_PROCESS)
+    env = {lock.LEASE_ENV: SHORT_LEASE}
+    paused = _start_up(backend, three_versions, env)
+    paused.until("  … create index")
+    os.kill(paused.proc.pid, signal.SIGSTOP)
+    try:
+        procs = _race(backend, three_versions, "--lock-timeout", "180", env=env)
+    finally:
+        paused.proc.kill()
+        paused.proc.wait(30)
+
+    outputs = [p.outs for p in procs]  # type: ignore[attr-defined]
+    assert [p.returncode for p in procs] == [0] * RACERS, outputs
+    applied = [out for out, _ in outputs if "The database is now at version 3." in out]
+    waited = [out for out, _ in outputs if "Nothing to do: the database is at version 3." in out]
+    assert (len(applied), len(waited)) == (1, RACERS - 1), outputs
+    _assert_at_version_3(backend, cli, three_versions)
+
+
+def test_paused_holder_applies_nothing_after_it_resumes(backend, cli, three_versions):
+    """SIGSTOP an `up` past its lease: another `up` takes over and finishes; on SIGCONT the paused one
+    finds its lease gone and stops before its next operation, recording nothing."""
+    if backend.is_lite:
+        pytest.skip(reason=LITE_ONE_PROCESS)
+    env = {lock.LEASE_ENV: SHORT_LEASE}
+    paused = _start_up(backend, three_versions, env)
+    before_pause = paused.until("  … load docs")
+    os.kill(paused.proc.pid, signal.SIGSTOP)
+    try:
+        before_pause += paused.available()  # what it printed before the signal landed
+        taken = cli("up", "--lock-timeout", "120", directory=three_versions, env=env)
+        assert taken.exit_code == 0, taken.output
+        assert "The database is now at version 3." in taken.stdout
+        assert history_rows(cli, three_versions) == APPLIED_ONCE
+    finally:
+        os.kill(paused.proc.pid, signal.SIGCONT)
+    after_resume = paused.rest()
+    returncode = paused.proc.wait(60)
+
+    output = "".join(before_pause) + "--- resumed ---\n" + "".join(after_resume)
+    assert returncode == 1, output
+    assert "Error: lost the deployment lock" in after_resume[-1], output
+    # The load in flight when it stopped may finish; nothing new starts and nothing is recorded.
+    assert not [line for line in after_resume if line.startswith(("  … ", "applied"))], output
+    _assert_at_version_3(backend, cli, three_versions)
