@@ -430,6 +430,12 @@ def _diff_load(
             )
         )
     current = _without_dropped_partitions(have.load, dropped) if loaded_now else have.load  # type: ignore[arg-type]
+    created = {op.partition_name for op in changes if isinstance(op, ops.CreatePartition)}
+    if partial and current is not None and current.partitions is None:
+        # Releasing some partitions turns a full load into a load of the others, and a partition created
+        # after a partial load is not loaded (2.3.5): the load is partition by partition from here on.
+        remaining = tuple(sorted({"_default", *have.partitions} - set(dropped_loaded)))
+        current = current.model_copy(update={"partitions": remaining})
     target = want.load
     if target is None:
         # Load state not declared: leave it, but restore what a maintenance release took away.
@@ -473,11 +479,10 @@ def _diff_load(
         out.append(_load(name, target, "reload after the change" if loaded_now else "declared loaded"))
         return out
     have_partitions = current.partitions if current else None
-    if have_partitions is not None and set(have_partitions) >= {"_default", *have.partitions} - dropped:
+    if have_partitions is not None and set(have_partitions) >= ({"_default", *have.partitions} - dropped) | created:
         # Every partition loaded is a full load, as introspect reads it (a simulated partial release may spell it out).
         have_partitions = None
-    # A partition created in a loaded collection is loaded with it (measured on 2.3.5): count the ones this plan creates.
-    created = {op.partition_name for op in changes if isinstance(op, ops.CreatePartition)}
+    # A partition created in a fully loaded collection is loaded with it (measured on 2.3.5).
     all_partitions = ("_default", *sorted((set(have.partitions) - dropped) | created))
     if target.partitions is None:
         if have_partitions is not None:

@@ -1167,3 +1167,13 @@ def test_a_new_index_on_a_loaded_collection_is_followed_by_a_reload_on_2_3_only(
 
     assert [op.op for op in on_2_3.ops] == ["release_collection", "create_index", "load_collection"]
     assert [op.op for op in on_2_5.ops] == ["create_index"]
+
+
+def test_a_partition_created_after_releasing_another_is_loaded_when_every_partition_is_declared_loaded():
+    # 2.3.5: release_partitions turns a full load into a partial one; a partition created then is not loaded.
+    live = collection("docs", indexes=[hnsw()], partitions=["p2"], load=loaded(replica_number=1))
+    want = change(live, partitions=("p1",), load=True)
+
+    plan = planner.plan(state(want), state(live), capabilities.server_2_3())
+
+    assert [op.op for op in plan.ops] == ["release_partitions", "drop_partition", "create_partition", "load_collection"]
