@@ -34,6 +34,9 @@ class Capabilities:
     drop_partition_needs_release: bool = True
     drop_index_drops_all: bool = False  # Milvus Lite: drop_index removes every index of the collection  # 2.3: "partition is loaded, please release it first"
     add_field: bool = False
+    alter_field: bool = False  # alter_collection_field: max_length / max_capacity in place (2.5+)
+    dynamic_field_property: bool = False  # alter_collection_properties(dynamicfield.enabled) (2.6.2+)
+    count_by_partition: bool = True  # count(*) honours partition_names (Milvus Lite counts the whole collection)
     drop_collection_properties: bool = True
     # Cosmetic or tuning attributes a backend ignores: left out of the comparison, with a warning.
     keeps_descriptions: bool = True
@@ -93,6 +96,7 @@ def lite(version: str = "milvus_lite-3.2.2") -> Capabilities:
         keeps_mmap=False,
         keeps_clustering_key=False,
         keeps_load_state=False,
+        count_by_partition=False,
     )
 
 
@@ -130,6 +134,8 @@ def modern_server(version: str) -> Capabilities:
         functions=recent,
         vector_types=ALL_VECTOR_TYPES if (major, minor) >= (2, 6) else ALL_VECTOR_TYPES - {"INT8_VECTOR"},
         add_field=(major, minor) >= (2, 6),
+        alter_field=recent,
+        dynamic_field_property=_release(version) >= (2, 6, 2),
         drop_collection_properties=recent,
         scalar_index_types=SCALAR_INDEX_TYPES if recent else SCALAR_INDEX_TYPES - {"NGRAM"},
     )
@@ -142,6 +148,11 @@ def from_version(version: str) -> Capabilities:
     if _major_minor(version) < (2, 4):
         return server_2_3(version)
     return modern_server(version)
+
+
+def _release(version: str) -> tuple[int, int, int]:
+    match = re.search(r"(\d+)\.(\d+)\.(\d+)", version)
+    return (int(match[1]), int(match[2]), int(match[3])) if match else (*_major_minor(version), 0)
 
 
 def _major_minor(version: str) -> tuple[int, int]:
