@@ -324,6 +324,7 @@ class _Progress:
 
         self.verbose, self.live = verbose, live
         self.running: dict[int, tuple[str, float]] = {}
+        self.tenths: dict[int, int] = {}  # copy operation -> tenths of its rows already reported
         self.lock = threading.Lock()
         self.done = threading.Event()
         if live:
@@ -339,11 +340,27 @@ class _Progress:
                 if self.verbose:
                     click.echo(f"  … {event.op.describe()}", err=True)
                 return
+            if event.kind == "progress":
+                self._rows(event)
+                return
             self.running.pop(id(event.op), None)
             if event.kind == "done":
                 click.echo(f"  {event.op.category.value} {event.op.describe()} ({event.seconds:.1f} s)", err=True)
             elif event.kind == "failed":
                 click.echo(f"  ! {event.op.describe()} failed: {event.message}", err=True)
+
+    def _rows(self, event: Any) -> None:
+        """A copy's progress: on the live line on a TTY, else one line per 10 %."""
+        done, total = event.done, event.total
+        text = f"{event.op.describe()}: {done:,}" + (f"/{total:,} rows" if total else " rows")
+        if self.live:
+            since = self.running.get(id(event.op), ("", 0.0))[1]
+            self.running[id(event.op)] = (text, since)
+        elif total:
+            tenth = min(done * 10 // total, 10)
+            if tenth > self.tenths.get(id(event.op), 0):
+                self.tenths[id(event.op)] = tenth
+                click.echo(f"  … {text} ({tenth * 10} %)", err=True)
 
     def _tick(self) -> None:
         import time

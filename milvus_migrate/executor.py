@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from milvus_migrate import ops
+from milvus_migrate import copy, evolution, ops
 from milvus_migrate.connection import RETRY_FIRST_S, RETRY_MAX_S, Session, is_unreachable
 from milvus_migrate.ops import Operation, Phase
 from milvus_migrate.state import CollectionState, FieldState
@@ -21,10 +21,12 @@ _BARRIER_PHASES = (Phase.ATTACH_ALIASES, Phase.DROP_COLLECTIONS)
 class Event:
     """Progress of one operation: kind is 'start', 'done' or 'failed'."""
 
-    kind: str
+    kind: str  # also 'progress' while a copy runs: rows done of total (None: unknown)
     op: Operation
     seconds: float = 0.0
     message: str = ""
+    done: int = 0
+    total: int | None = None
 
 
 EventHandler = Callable[[Event], None]
@@ -48,13 +50,15 @@ async def apply(
 ) -> ApplyResult:
     """Run `plan`; never raises for a failed operation: the result says what happened."""
     runner = _Runner(session, on_event or (lambda event: None), asyncio.Semaphore(concurrency))
+    runner.concurrency = concurrency
     lanes: dict[str, list[Operation]] = {}
     barriers: dict[Phase, list[Operation]] = {}
     for op in plan.ops:
         if op.phase in _BARRIER_PHASES:
             barriers.setdefault(op.phase, []).append(op)
         else:
-            lanes.setdefault(op.collection_name, []).append(op)
+            # A copy's shadow and backup run in the lane of the collection they belong to, in plan order.
+            lanes.setdefault(evolution.owner_of(op.collection_name), []).append(op)
     await asyncio.gather(*(runner.run_lane(lane) for lane in lanes.values()))
     for phase in _BARRIER_PHASES:
         # Alias moves and final drops are independent of each other within their phase.
@@ -68,6 +72,8 @@ class _Runner:
         self.result = ApplyResult()
         self.stop = asyncio.Event()
         self.timeout = session.settings.timeout
+        self.concurrency = 8
+        self.copies: dict[str, copy.CopyReport] = {}  # source collection -> what its copy counted
 
     async def run_lane(self, lane: list[Operation]) -> None:
         # A lane never raises: a failure sets `stop` so no lane starts another operation,
@@ -108,6 +114,9 @@ class _Runner:
         pymilvus gives up on an unreachable server after one reconnect attempt; a refusal by the server
         is never retried. Bounded by --timeout: a longer outage fails the operation.
         """
+        if isinstance(op, ops.CopyRows):
+            # Inserts are not idempotent: a retried copy would duplicate rows. A rerun starts it over.
+            return await self.execute(op)
         deadline = time.monotonic() + self.timeout
         delay = RETRY_FIRST_S
         while True:
@@ -123,8 +132,14 @@ class _Runner:
         client, t = self.session.client, self.timeout
         match op:
             case ops.CreateCollection(collection=c):
+                if op.replace_leftover and await client.has_collection(c.name, timeout=t):
+                    # A copy's shadow left by an interrupted run: the reserved name holds no user data.
+                    await client.drop_collection(c.name, timeout=t)
                 await self.session.create_collection(c.name, timeout=t, **_collection_kwargs(c))
-            case ops.DropCollection():
+            case ops.DropCollection(num_rows=rows):
+                if rows == 0 and not await copy.is_empty(client, op.collection_name, t):
+                    # Planned as empty (so not destructive): rows written since must not be dropped silently.
+                    raise copy.CopyFailed(f"{op.collection_name} was empty when planned but holds rows now; plan again")
                 await client.drop_collection(op.collection_name, timeout=t)
             case ops.AddField(field_spec=f):
                 await client.add_collection_field(
@@ -158,8 +173,26 @@ class _Runner:
                 await client.alter_alias(op.collection_name, alias, timeout=t)
             case ops.DropAlias(alias=alias):
                 await client.drop_alias(alias, timeout=t)
+            case ops.AlterCollectionField(field_name=name, field_params=params):
+                await client.alter_collection_field(op.collection_name, name, field_params=dict(params), timeout=t)
+            case ops.CopyRows():
+                await self.copy_rows(op)
+            case ops.RenameCollection(new_name=new_name, check_rows_against=shadow):
+                report = self.copies.get(op.collection_name)
+                if shadow is not None and report is not None:
+                    await copy.check_unchanged(client, op.collection_name, report, self.session.caps, t)
+                await client.rename_collection(op.collection_name, new_name, timeout=t)
             case _:
                 raise NotImplementedError(f"no implementation for {op.op}")
+
+    async def copy_rows(self, op: ops.CopyRows) -> None:
+        def progress(done: int, total: int | None) -> None:
+            self.on_event(Event("progress", op, done=done, total=total))
+
+        self.copies[op.collection_name] = await copy.copy_rows(
+            self.session.client, op.collection_name, op.target, op.mapping, self.session.caps,
+            concurrency=self.concurrency, timeout=self.timeout, on_progress=progress,
+        )  # fmt: skip
 
     async def create_index(self, collection_name: str, ix: Any) -> None:
         from pymilvus import AsyncMilvusClient
