@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from milvus_migrate import executor, history, introspect, loader, lock, planner
+from milvus_migrate import evolution, executor, history, introspect, loader, lock, planner
 from milvus_migrate.config import DEFAULT_HISTORY_COLLECTION, ConnectionSettings
 from milvus_migrate.connection import Session, connect
 from milvus_migrate.errors import (
@@ -71,6 +71,12 @@ def load(options: Options) -> MigrationSet:
         raise MigrateError(
             f"collection name(s) {', '.join(sorted(reserved))} are reserved for milvus-migrate's history; "
             "rename them or pass --history-collection"
+        )
+    copies = sorted(name for name in migration_set.managed_collections() if evolution.is_reserved(name))
+    if copies:
+        raise MigrateError(
+            f"collection name(s) {', '.join(copies)} are reserved for milvus-migrate's copies "
+            "(names ending in __mm_shadow or __mm_backup_v<N>); rename them"
         )
     return migration_set
 
@@ -338,6 +344,12 @@ async def status(options: Options) -> dict[str, Any]:
         unmanaged = [
             n for n in everything
             if n not in managed and n != options.history_collection and not lock.is_lock_object(n, options.history_collection)
+            and not evolution.is_reserved(n)
+        ]  # fmt: skip
+        # Collections a copy left: backups of the old schema (kept for `down`), shadows of an interrupted copy.
+        copies = [
+            {"collection": n, "of": evolution.owner_of(n), "version": evolution.backup_version(n)}
+            for n in everything if evolution.is_reserved(n) and evolution.owner_of(n) in managed
         ]  # fmt: skip
         holder = await lock.current_holder(session.client, session.caps, options.history_collection, options.settings.timeout)
         return {
@@ -350,6 +362,7 @@ async def status(options: Options) -> dict[str, Any]:
                 {"file": f, "recorded_checksum": r, "checksum": c} for f, r, c in changed_files(migration_set, records)
             ],
             "unmanaged_collections": unmanaged,
+            "copies": copies,
             "lock_holder": holder,
             "problems": problems,
             "backend": session.caps.label,

@@ -181,6 +181,11 @@ class _Runner:
                 report = self.copies.get(op.collection_name)
                 if shadow is not None and report is not None:
                     await copy.check_unchanged(client, op.collection_name, report, self.session.caps, t)
+                if evolution.backup_version(new_name) is not None and await client.has_collection(new_name, timeout=t):
+                    raise copy.CopyFailed(
+                        f"{new_name} already exists (a backup kept by an earlier copy); nothing was switched. "
+                        f"Drop it once it is no longer needed (drop_collection {new_name!r}) and run the command again."
+                    )
                 await client.rename_collection(op.collection_name, new_name, timeout=t)
             case _:
                 raise NotImplementedError(f"no implementation for {op.op}")
