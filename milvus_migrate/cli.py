@@ -310,6 +310,8 @@ def _run(direction: str, kwargs: dict[str, Any], lock_timeout: float, **run_kwar
         click.echo(render.render_plan(report.dry_run_plan, "text", colour=_colour()), nl=False)
         click.echo("Dry run: nothing was changed.")
         return
+    for name in report.recovered:
+        click.echo(f"finished the switch of {name} that an interrupted run left half done (its copy was complete)")
     if not report.steps:
         click.echo(f"Nothing to do: the database is at version {report.from_version}.")
         return

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from milvus_migrate import evolution, executor, history, introspect, loader, lock, planner
+from milvus_migrate import copy, evolution, executor, history, introspect, loader, lock, planner
 from milvus_migrate.config import DEFAULT_HISTORY_COLLECTION, ConnectionSettings
 from milvus_migrate.connection import Session, connect
 from milvus_migrate.errors import (
@@ -57,6 +57,7 @@ class RunReport:
     to_version: int
     steps: list[StepReport] = field(default_factory=list)
     dry_run_plan: Plan | None = None
+    recovered: list[str] = field(default_factory=list)  # collections whose interrupted copy switch was finished
 
 
 def load(options: Options) -> MigrationSet:
@@ -147,11 +148,15 @@ async def run(
             if history.current_version(records) != current:
                 current = history.current_version(records)
                 path = _path(migration_set, current, direction, to, steps)
+            # A run killed between a copy's two renames left the name missing: finish that switch first.
+            recovered = await copy.finish_interrupted_switches(
+                session.client, sorted(migration_set.managed_collections()), session.caps, options.settings.timeout
+            )
             live = await _live(session, options, migration_set)
             _refuse_data_loss(migration_set, path, live, session, allow_data_loss)
             store.prepare()
             try:
-                report = RunReport(current, path[-1][1] if path else current)
+                report = RunReport(current, path[-1][1] if path else current, recovered=recovered)
                 known: State | None = live  # read above; later steps read again after the previous one
                 for version, resulting in path:
                     kind = "reconcile" if direction == "up" and version == current else direction

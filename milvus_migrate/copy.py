@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from milvus_migrate import evolution, introspect
 from milvus_migrate.capabilities import Capabilities
 from milvus_migrate.ops import RowMapping
 
@@ -159,6 +160,41 @@ async def count_rows(
         )
     )
     return {p: int(answer[0]["count(*)"]) for p, answer in zip(partitions, counts)}  # type: ignore[misc]
+
+
+async def finish_interrupted_switches(
+    client: Any, names: list[str], caps: Capabilities, timeout: float | None
+) -> list[str]:
+    """Complete the switch of every collection a killed run left between its two renames; returns their names.
+
+    The state is unambiguous: the name is missing, its shadow and a backup exist. The first rename runs
+    only once the shadow is copied, verified, indexed and loaded, so the shadow takes the name when it
+    holds as many rows as the backup (the source at the switch); the aliases still on the backup move back.
+    """
+    existing = set(await client.list_collections(timeout=timeout))
+    finished = []
+    for name in sorted(names):
+        shadow = evolution.shadow_name(name)
+        backups = [b for b in existing if evolution.owner_of(b) == name and evolution.backup_version(b) is not None]
+        if name in existing or shadow not in existing or not backups:
+            continue
+        aliased = {b: await introspect.aliases_of(client, b, caps, timeout) for b in backups}
+        # The backup made by the interrupted switch still holds the aliases (or is the newest one).
+        backup = next((b for b in backups if aliased[b]), max(backups, key=lambda b: evolution.backup_version(b) or 0))
+        counts = []
+        for collection in (shadow, backup):
+            await ensure_loaded(client, collection, timeout)
+            counts.append(await count_rows(client, collection, [None], caps, timeout))
+        if counts[0] != counts[1]:
+            raise CopyFailed(
+                f"{name} is missing; {shadow} holds {_show(counts[0])} rows and {backup} {_show(counts[1])}, so the "
+                f"interrupted switch cannot be finished safely. Rename the one to keep to {name} by hand."
+            )
+        await client.rename_collection(shadow, name, timeout=timeout)
+        for alias in aliased[backup]:
+            await client.alter_alias(name, alias, timeout=timeout)
+        finished.append(name)
+    return finished
 
 
 class _Skip:
