@@ -351,7 +351,25 @@ def row_mapping(want: CollectionState, have: CollectionState) -> ops.RowMapping:
         dynamic=have.enable_dynamic_field and want.enable_dynamic_field,
         by_partition=not any(f.is_partition_key for f in have.fields),
         target_partitions=None if target_partition_key else ("_default", *want.partitions),
+        row_bytes=sum(_field_bytes(f) for f in have.fields if f.name in copied) + (256 if have.enable_dynamic_field else 0),
     )
+
+
+# Bytes per element of each vector type (BINARY: bits; sparse vectors: a guess of 100 entries).
+_VECTOR_BYTES = {"FLOAT_VECTOR": 4.0, "FLOAT16_VECTOR": 2.0, "BFLOAT16_VECTOR": 2.0, "INT8_VECTOR": 1.0, "BINARY_VECTOR": 0.125}
+
+
+def _field_bytes(f: FieldState) -> int:
+    """A rough size of one value of `f`, to size the pages of a copy."""
+    if f.type in _VECTOR_BYTES:
+        return int((f.dim or 0) * _VECTOR_BYTES[f.type]) + 16
+    if f.type == "SPARSE_FLOAT_VECTOR":
+        return 800
+    if f.type == "VARCHAR":
+        return min(f.max_length or 256, 1024)  # real values are rarely as long as allowed
+    if f.type == "ARRAY":
+        return 8 * (f.max_capacity or 16)
+    return 256 if f.type == "JSON" else 8
 
 
 def _show(value: object) -> str:

@@ -384,6 +384,7 @@ class RowMapping:
     by_partition: bool = True  # copy each source partition on its own (False: the source has a partition key)
     # Partitions of the target a row may be written to (None: the target routes rows by its partition key).
     target_partitions: tuple[str, ...] | None = ("_default",)
+    row_bytes: int = 512  # an estimate of one row's size on the wire: how many rows a page holds
 
     def to_json(self) -> dict[str, Any]:
         return {
