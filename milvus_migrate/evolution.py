@@ -257,21 +257,15 @@ def recreate_ops(
     blocking = [c for c in changes if c.kind is not Kind.IN_PLACE]
     why = "; ".join(c.reason for c in blocking)
     loss = [c for c in blocking if c.kind is Kind.DATA_LOSS]
-    if have.num_rows == 0:
-        # Nothing to carry: drop and create, which loses nothing.
+    if have.num_rows == 0 or loss or want.on_recreate == "drop":
+        if have.num_rows == 0:
+            why_drop = f"{why}: recreated empty"  # nothing to carry, so nothing is lost
+        else:
+            why_drop = f"{why}: cannot be changed in place" + ("" if loss else " (on_recreate: drop)")
         return [
-            ops.DropCollection(collection_name=want.name, phase=Phase.DROP_FOR_RECREATE, num_rows=0, reason=f"{why}: recreated empty"),
+            ops.DropCollection(collection_name=want.name, phase=Phase.DROP_FOR_RECREATE, num_rows=have.num_rows, reason=why_drop),
             *create(want, f"recreated: {why}"),
         ]
-    if loss or want.on_recreate == "drop":
-        policy = "" if loss else " (on_recreate: drop)"
-        return [
-            ops.DropCollection(
-                collection_name=want.name, phase=Phase.DROP_FOR_RECREATE, num_rows=have.num_rows,
-                reason=f"{why}: cannot be changed in place{policy}",
-            ),
-            *create(want, f"recreated: {why}"),
-        ]  # fmt: skip
     return _copy_ops(want, have, blocking, create, version)
 
 

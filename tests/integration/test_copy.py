@@ -37,51 +37,40 @@ def source_row(i: int, lite: bool) -> dict[str, Any]:
     return row
 
 
-def build_source(client: Any, lite: bool) -> None:
-    """`src`: two partitions, ROWS rows (IN_P1 in p1), indexed and loaded, via the sync client."""
+def schema(lite: bool, *, title: int, year: str, tags: int, legacy: bool, score: bool) -> Any:
+    """The source (legacy field) or target (wider title and tags, INT64 year, score) schema."""
     from pymilvus import DataType, MilvusClient
 
-    schema = MilvusClient.create_schema(enable_dynamic_field=True)
-    schema.add_field("id", DataType.INT64, is_primary=True)
-    schema.add_field("vec", DataType.FLOAT_VECTOR, dim=8)
-    schema.add_field("title", DataType.VARCHAR, max_length=64)
-    schema.add_field("year", DataType.INT32)
-    schema.add_field("meta", DataType.JSON)
-    schema.add_field("tags", DataType.ARRAY, element_type=DataType.INT64, max_capacity=8)
-    schema.add_field("legacy", DataType.INT64)
+    s = MilvusClient.create_schema(enable_dynamic_field=True)
+    s.add_field("id", DataType.INT64, is_primary=True)
+    s.add_field("vec", DataType.FLOAT_VECTOR, dim=8)
+    s.add_field("title", DataType.VARCHAR, max_length=title)
+    s.add_field("year", DataType[year])
+    s.add_field("meta", DataType.JSON)
+    s.add_field("tags", DataType.ARRAY, element_type=DataType.INT64, max_capacity=tags)
+    if legacy:
+        s.add_field("legacy", DataType.INT64)
+    if score:
+        s.add_field("score", DataType.DOUBLE, default_value=1.5)
     if lite:
-        schema.add_field("note", DataType.VARCHAR, max_length=64, nullable=True)
-        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-    client.create_collection("src", schema=schema)
+        s.add_field("note", DataType.VARCHAR, max_length=64, nullable=True)
+        s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    return s
+
+
+def build_source(client: Any, lite: bool) -> None:
+    """`src`: two partitions, ROWS rows (IN_P1 in p1), indexed and loaded, via the sync client."""
+    client.create_collection("src", schema=schema(lite, title=64, year="INT32", tags=8, legacy=True, score=False))
     client.create_partition("src", "p1")
     rows = [source_row(i, lite) for i in range(ROWS)]
     for start in range(0, ROWS, 600):
-        chunk = rows[start : start + 600]
-        client.insert("src", chunk, partition_name="p1" if start < IN_P1 else "_default")
-    index = MilvusClient.prepare_index_params()
-    index.add_index(field_name="vec", index_type="FLAT", metric_type="L2")
-    if lite:
-        index.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
-    client.create_index("src", index)
-    client.load_collection("src")
+        client.insert("src", rows[start : start + 600], partition_name="p1" if start < IN_P1 else "_default")
+    load_for_query(client, "src", lite)
 
 
 def build_target(client: Any, lite: bool) -> None:
     """`dst`: title widened, year INT64, legacy dropped, score added with a default; p1 exists."""
-    from pymilvus import DataType, MilvusClient
-
-    schema = MilvusClient.create_schema(enable_dynamic_field=True)
-    schema.add_field("id", DataType.INT64, is_primary=True)
-    schema.add_field("vec", DataType.FLOAT_VECTOR, dim=8)
-    schema.add_field("title", DataType.VARCHAR, max_length=256)
-    schema.add_field("year", DataType.INT64)
-    schema.add_field("meta", DataType.JSON)
-    schema.add_field("tags", DataType.ARRAY, element_type=DataType.INT64, max_capacity=16)
-    schema.add_field("score", DataType.DOUBLE, default_value=1.5)
-    if lite:
-        schema.add_field("note", DataType.VARCHAR, max_length=64, nullable=True)
-        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-    client.create_collection("dst", schema=schema)
+    client.create_collection("dst", schema=schema(lite, title=256, year="INT64", tags=16, legacy=False, score=True))
     client.create_partition("dst", "p1")
 
 
@@ -166,3 +155,35 @@ async def test_copy_stops_when_rows_arrive_during_the_copy(backend):
             await copy.copy_rows(
                 session.client, "src", "dst", mapping(backend.is_lite), session.caps, batch_rows=1000, timeout=60, on_progress=write_once
             )
+
+
+async def test_copy_pages_a_varchar_primary_key_with_quotes_and_backslashes(backend):
+    from pymilvus import DataType, MilvusClient
+
+    client = backend.client()
+    keys = [f'k{i:04d} "quoted" \\ back ✓' if i % 3 == 0 else f"k{i:04d}'s" for i in range(1500)]
+    for name in ("vsrc", "vdst"):
+        schema = MilvusClient.create_schema()
+        schema.add_field("key", DataType.VARCHAR, max_length=64, is_primary=True)
+        schema.add_field("vec", DataType.FLOAT_VECTOR, dim=2)
+        client.create_collection(name, schema=schema)
+    client.insert("vsrc", [{"key": k, "vec": [float(i), 1.0]} for i, k in enumerate(keys)])
+    load_for_query_2d(client, "vsrc")
+    varchar = RowMapping(primary_key="key", primary_key_type="VARCHAR", fields=("key", "vec"), target_partitions=("_default",))
+
+    async with connect(ConnectionSettings(uri=backend.uri, db_name=backend.db_name, timeout=60)) as session:
+        report = await copy.copy_rows(session.client, "vsrc", "vdst", varchar, session.caps, batch_rows=100, timeout=60)
+
+    assert report.rows == len(keys)
+    load_for_query_2d(client, "vdst")
+    copied = client.query("vdst", filter='key != ""', output_fields=["key"], limit=16384)
+    assert sorted(r["key"] for r in copied) == sorted(keys)
+
+
+def load_for_query_2d(client: Any, name: str) -> None:
+    from pymilvus import MilvusClient
+
+    index = MilvusClient.prepare_index_params()
+    index.add_index(field_name="vec", index_type="FLAT", metric_type="L2")
+    client.create_index(name, index)
+    client.load_collection(name)

@@ -226,7 +226,8 @@ def test_up_keeps_every_row_through_a_collection_level_copy(cli, backend, tmp_mi
         assert hits[0][0]["entity"]["title"] == "doc 7"
 
 
-def test_up_finishes_a_switch_interrupted_between_the_renames(cli, backend, tmp_migrations):
+def run_until(cli, backend, tmp_migrations, last_op: type) -> Path:
+    """Version 1 with rows, then version 2's plan run only up to its first `last_op`: a killed `up`."""
     import asyncio
 
     from milvus_migrate import commands, executor, ops
@@ -239,14 +240,21 @@ def test_up_finishes_a_switch_interrupted_between_the_renames(cli, backend, tmp_
     tmp_migrations("0002_evolve.yaml", v2(CHANGES["add-field-with-default"][0]))
     settings = ConnectionSettings(uri=backend.uri, db_name=backend.db_name, timeout=60)
 
-    async def die_after_the_first_rename() -> None:
+    async def die() -> None:
         plan = await commands.make_plan(commands.Options(settings=settings, directory=d))
-        first_rename = next(i for i, op in enumerate(plan.ops) if isinstance(op, ops.RenameCollection))
+        last = next(i for i, op in enumerate(plan.ops) if isinstance(op, last_op))
         async with connect(settings) as session:
-            # The run "dies" right after the old collection stepped aside: the name is missing.
-            assert (await executor.apply(ops.Plan(ops=plan.ops[: first_rename + 1]), session)).ok
+            assert (await executor.apply(ops.Plan(ops=plan.ops[: last + 1]), session)).ok
 
-    asyncio.run(die_after_the_first_rename())
+    asyncio.run(die())
+    return d
+
+
+def test_up_finishes_a_switch_interrupted_between_the_renames(cli, backend, tmp_migrations):
+    from milvus_migrate import ops
+
+    # The run "dies" right after the old collection stepped aside: the name is missing.
+    d = run_until(cli, backend, tmp_migrations, ops.RenameCollection)
     assert backend.collections() == ["docs__mm_backup_v1", "docs__mm_shadow"]
 
     result = cli("up", directory=d)
@@ -261,3 +269,22 @@ def test_up_finishes_a_switch_interrupted_between_the_renames(cli, backend, tmp_
     assert client.query("docs", filter="", output_fields=["count(*)"])[0]["count(*)"] == ROWS
     assert cli("plan", "--detailed-exitcode", directory=d).exit_code == 0
     assert [r["version"] for r in json.loads(cli("history", "--format", "json", directory=d).stdout)] == [1, 2]
+
+
+def test_rerun_after_a_copy_interrupted_before_the_switch_starts_it_over(cli, backend, tmp_migrations):
+    from milvus_migrate import ops
+
+    d = run_until(cli, backend, tmp_migrations, ops.CopyRows)
+    assert backend.collections() == ["docs", "docs__mm_shadow"]
+    status = json.loads(cli("status", "--format", "json", directory=d).stdout)
+    assert status["copies"] == [{"collection": "docs__mm_shadow", "of": "docs", "version": None}]
+
+    result = cli("up", directory=d)
+
+    assert result.exit_code == 0, result.output
+    assert backend.collections() == ["docs", "docs__mm_backup_v1"]
+    client = backend.client()
+    if backend.is_lite:
+        client.load_collection("docs")
+    # The leftover shadow was replaced, not appended to: no row twice.
+    assert client.query("docs", filter="", output_fields=["count(*)"])[0]["count(*)"] == ROWS
