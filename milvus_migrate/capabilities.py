@@ -34,7 +34,8 @@ class Capabilities:
     drop_partition_needs_release: bool = True
     drop_index_drops_all: bool = False  # Milvus Lite: drop_index removes every index of the collection  # 2.3: "partition is loaded, please release it first"
     add_field: bool = False
-    alter_field: bool = False  # alter_collection_field: max_length / max_capacity in place (2.5+)
+    # alter_collection_field (Milvus 2.5+): mmap_enabled (and max_length/max_capacity) of a field change in place.
+    alter_field: bool = False
     dynamic_field_property: bool = False  # alter_collection_properties(dynamicfield.enabled) (2.6.2+)
     count_by_partition: bool = True  # count(*) honours partition_names (Milvus Lite counts the whole collection)
     drop_collection_properties: bool = True

@@ -213,7 +213,7 @@ def needs_recreate(changes: list[Change]) -> bool:
     return any(c.kind is not Kind.IN_PLACE for c in changes)
 
 
-def in_place_ops(want: CollectionState, changes: list[Change], caps: Capabilities) -> list[ops.Operation]:
+def in_place_ops(want: CollectionState, have: CollectionState, changes: list[Change]) -> list[ops.Operation]:
     """The calls for IN_PLACE changes other than added fields (the planner's AddField covers those)."""
     out: list[ops.Operation] = []
     for c in changes:
@@ -226,9 +226,10 @@ def in_place_ops(want: CollectionState, changes: list[Change], caps: Capabilitie
             key = "max_length" if "max_length" in c.reason else "max_capacity"
             out.append(
                 ops.AlterCollectionField(
-                    collection_name=want.name, field_name=name, field_params={key: getattr(field, key)}, reason=c.reason
+                    collection_name=want.name, field_name=name, field_params={key: getattr(field, key)},
+                    before={key: getattr(have.field(name), key)}, reason=c.reason,
                 )
-            )
+            )  # fmt: skip
         elif "dynamicfield.enabled" in c.reason:
             out.append(
                 ops.AlterCollectionProperties(

@@ -153,6 +153,11 @@ class _Runner:
                 await self.create_index(op.collection_name, ix)
             case ops.DropIndex(index=ix):
                 await self.drop_index(op.collection_name, ix.index_name)
+            case ops.AlterCollectionField(field_name=field_name, field_params=params):
+                # milvus.io/docs/alter-collection-field.md and mmap.md: field_params={"mmap.enabled": True}.
+                await client.alter_collection_field(
+                    op.collection_name, field_name, field_params=dict(params), timeout=t
+                )
             case ops.AlterCollectionProperties(properties=props):
                 await client.alter_collection_properties(op.collection_name, properties=dict(props), timeout=t)
             case ops.DropCollectionProperties(property_keys=keys):
@@ -173,8 +178,6 @@ class _Runner:
                 await client.alter_alias(op.collection_name, alias, timeout=t)
             case ops.DropAlias(alias=alias):
                 await client.drop_alias(alias, timeout=t)
-            case ops.AlterCollectionField(field_name=name, field_params=params):
-                await client.alter_collection_field(op.collection_name, name, field_params=dict(params), timeout=t)
             case ops.CopyRows():
                 await self.copy_rows(op)
             case ops.RenameCollection(new_name=new_name, check_rows_against=shadow):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any, ClassVar
 
-from milvus_migrate.state import CollectionState, FieldState, IndexState, Scalar
+from milvus_migrate.state import CollectionState, FieldState, IndexState
 
 
 class Phase(IntEnum):
@@ -135,6 +135,28 @@ class AddField(Operation):
 
     def details(self) -> dict[str, Any]:
         return {"field_name": self.field_spec.name, "field": self.field_spec.model_dump(exclude_defaults=True)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlterCollectionField(Operation):
+    """alter_collection_field (Milvus 2.5+): change a field's params in place, e.g. {"mmap.enabled": True}."""
+
+    op: ClassVar[str] = "alter_collection_field"
+    category: ClassVar[Category] = Category.CHANGE
+    phase: Phase = Phase.ALTER_PROPERTIES
+    field_name: str
+    field_params: dict[str, Any]
+    before: dict[str, Any]
+
+    def subject(self) -> str:
+        return self.field_name
+
+    def describe(self) -> str:
+        changes = ", ".join(f"{k}: {_unset(self.before.get(k))} → {v}" for k, v in sorted(self.field_params.items()))
+        return f"alter field {self.collection_name}.{self.field_name}: {changes}"
+
+    def details(self) -> dict[str, Any]:
+        return {"field_name": self.field_name, "field_params": dict(self.field_params), "before": dict(self.before)}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -352,26 +374,6 @@ class DropAlias(Operation):
         return {"alias": self.alias}
 
 
-@dataclass(frozen=True, kw_only=True)
-class AlterCollectionField(Operation):
-    """alter_collection_field (Milvus 2.5+): widen max_length / max_capacity in place."""
-
-    op: ClassVar[str] = "alter_collection_field"
-    category: ClassVar[Category] = Category.CHANGE
-    phase: Phase = Phase.ALTER_PROPERTIES
-    field_name: str
-    field_params: dict[str, Scalar]
-
-    def subject(self) -> str:
-        return self.field_name
-
-    def describe(self) -> str:
-        return f"alter field {self.collection_name}.{self.field_name}: {_format_params(self.field_params)}"
-
-    def details(self) -> dict[str, Any]:
-        return {"field_name": self.field_name, "field_params": dict(self.field_params)}
-
-
 @dataclass(frozen=True)
 class RowMapping:
     """How a copy carries rows: which fields it reads and writes, what it converts, where the rows go."""
@@ -486,3 +488,8 @@ class Plan:
 
 def _format_params(params: dict[str, Any]) -> str:
     return "{" + ", ".join(f"{k}: {v}" for k, v in sorted(params.items())) + "}"
+
+
+def _unset(value: object) -> str:
+    # A property that is not set yet reads "(unset)", never Python's "None".
+    return "(unset)" if value is None else str(value)

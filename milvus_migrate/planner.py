@@ -48,7 +48,7 @@ def plan(
                     recreated.add(name)
                 planned += rebuilt
             else:
-                planned += _diff_collection(want, have, caps, warnings) + evolution.in_place_ops(want, changes, caps)
+                planned += _diff_collection(want, have, caps, warnings) + evolution.in_place_ops(want, have, changes)
     planned += _diff_aliases(desired, live, recreated)
     planned.sort(key=lambda op: op.sort_key())
     return ops.Plan(

@@ -272,7 +272,7 @@ def test_in_place_widening_on_2_5_alters_the_field():
     plan = planner.plan(state(want), state(docs([pk(), vec(), scalar("title", max_length=64)])), MILVUS_2_5)
     (alter,) = plan.ops
     assert isinstance(alter, ops.AlterCollectionField) and alter.field_params == {"max_length": 512}
-    assert alter.describe() == "alter field docs.title: {max_length: 512}" and alter.phase is Phase.ALTER_PROPERTIES
+    assert alter.describe() == "alter field docs.title: max_length: 64 → 512" and alter.phase is Phase.ALTER_PROPERTIES
 
 
 def test_in_place_dynamic_field_on_2_6_2_sets_the_property():
