@@ -7,6 +7,7 @@ from typing import Any
 
 import jinja2
 
+from milvus_migrate.evolution import owner_of
 from milvus_migrate.ops import Plan
 
 _COLOURS = {"add": "\x1b[32m", "remove": "\x1b[31m", "change": "\x1b[33m", "loud": "\x1b[1;31m", "dim": "\x1b[2m"}
@@ -34,7 +35,8 @@ def plan_context(plan: Plan) -> dict[str, Any]:
     """Plain data the plan templates see."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for op in plan.ops:
-        groups.setdefault(op.collection_name, []).append(
+        # A copy's shadow and backup are listed under their collection, in the order the steps run.
+        groups.setdefault(owner_of(op.collection_name), []).append(
             {
                 "op": op.op,
                 "marker": op.category.value,
