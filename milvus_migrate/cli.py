@@ -451,6 +451,20 @@ def repair(lock_timeout: float, **kwargs: Any) -> None:
 
 
 @main.command()
+@click.option("--dry-run", is_flag=True, help="List what would be dropped; drop nothing.")
+@click.option("--lock-timeout", default=60.0, show_default=True, type=click.FloatRange(0))
+@connection_options
+@handle_errors
+def prune(dry_run: bool, lock_timeout: float, **kwargs: Any) -> None:
+    """Drop the backups that copies kept of managed collections (<name>__mm_backup_v<N>)."""
+    from milvus_migrate.commands import prune as drop_backups
+
+    dropped = _run_async(drop_backups(_options(kwargs, lock_timeout), dry_run=dry_run))
+    verb = "Would drop" if dry_run else "Dropped"
+    click.echo(f"{verb}: {', '.join(dropped)}." if dropped else "Nothing to prune.")
+
+
+@main.command()
 @connection_options
 @handle_errors
 def unlock(**kwargs: Any) -> None:

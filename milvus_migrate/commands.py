@@ -427,3 +427,25 @@ async def unlock(options: Options) -> str | None:
     """Break the deployment lock (after a crashed run); returns who held it."""
     async with connect(options.settings) as session:
         return await lock.break_lock(session.client, session.caps, options.history_collection, options.settings.timeout)
+
+
+async def prune(options: Options, dry_run: bool = False) -> list[str]:
+    """Drop the backups copies kept of managed collections (and shadows left beside an existing collection)."""
+    migration_set = load(options)
+    managed = migration_set.managed_collections()
+    async with connect(options.settings) as session:
+        async with lock.deployment_lock(
+            session.client, session.caps, options.history_collection, timeout=options.lock_timeout, call_timeout=options.settings.timeout
+        ):
+            everything = set(await introspect.list_collections(session.client, options.settings.timeout))
+            # A shadow whose collection is missing is a half-done switch that `up` finishes: never pruned.
+            doomed = sorted(
+                n for n in everything
+                if evolution.is_reserved(n) and evolution.owner_of(n) in managed and evolution.owner_of(n) in everything
+            )  # fmt: skip
+            if not dry_run:
+                for name in doomed:
+                    for alias in await introspect.aliases_of(session.client, name, session.caps, options.settings.timeout):
+                        raise MigrateError(f"{name} is still the target of alias {alias}; move the alias first")
+                    await session.client.drop_collection(name, timeout=options.settings.timeout)
+            return doomed

@@ -298,8 +298,9 @@ def _copy_ops(
     out: list[ops.Operation] = list(built)
     out.append(
         ops.CopyRows(
-            collection_name=name, target=shadow, estimated_rows=have.num_rows, mapping=mapping, lost=tuple(lost), reason=reason
-        )
+            collection_name=name, target=shadow, estimated_rows=have.num_rows, mapping=mapping, lost=tuple(lost),
+            backup=backup, reason=reason,
+        )  # fmt: skip
     )
     out.append(ops.RenameCollection(collection_name=name, new_name=backup, check_rows_against=shadow, reason="switch: keep the old collection as a backup"))
     out.append(ops.RenameCollection(collection_name=shadow, new_name=name, phase=Phase.SWITCH_IN, reason="switch: the copy takes the name"))

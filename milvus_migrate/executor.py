@@ -184,16 +184,23 @@ class _Runner:
                 report = self.copies.get(op.collection_name)
                 if shadow is not None and report is not None:
                     await copy.check_unchanged(client, op.collection_name, report, self.session.caps, t)
-                if evolution.backup_version(new_name) is not None and await client.has_collection(new_name, timeout=t):
-                    raise copy.CopyFailed(
-                        f"{new_name} already exists (a backup kept by an earlier copy); nothing was switched. "
-                        f"Drop it once it is no longer needed (drop_collection {new_name!r}) and run the command again."
-                    )
+                if evolution.backup_version(new_name) is not None:
+                    await self.check_backup_name_free(new_name)
                 await client.rename_collection(op.collection_name, new_name, timeout=t)
             case _:
                 raise NotImplementedError(f"no implementation for {op.op}")
 
+    async def check_backup_name_free(self, name: str) -> None:
+        if await self.session.client.has_collection(name, timeout=self.timeout):
+            raise copy.CopyFailed(
+                f"{name} already exists (a backup kept by an earlier copy); nothing was switched. Drop the backups "
+                "you no longer need ('milvus-migrate prune') and run the command again."
+            )
+
     async def copy_rows(self, op: ops.CopyRows) -> None:
+        if op.backup is not None:
+            # Fail before moving a row, not after copying them all.
+            await self.check_backup_name_free(op.backup)
         def progress(done: int, total: int | None) -> None:
             self.on_event(Event("progress", op, done=done, total=total))
 

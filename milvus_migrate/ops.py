@@ -410,6 +410,7 @@ class CopyRows(Operation):
     estimated_rows: int | None
     mapping: RowMapping
     lost: tuple[str, ...] = ()  # what the copy cannot carry (a dropped field's values, dynamic keys)
+    backup: str | None = None  # the name the source takes at the switch: checked free before any row moves
 
     @property
     def destructive(self) -> bool:  # type: ignore[override]
@@ -425,7 +426,10 @@ class CopyRows(Operation):
         return f"copy {rows} of {self.collection_name} into {self.target}{lost}"
 
     def details(self) -> dict[str, Any]:
-        return {"target": self.target, "estimated_rows": self.estimated_rows, "mapping": self.mapping.to_json(), "lost": list(self.lost)}
+        return {
+            "target": self.target, "estimated_rows": self.estimated_rows, "mapping": self.mapping.to_json(),
+            "lost": list(self.lost), "backup": self.backup,
+        }  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -288,3 +288,33 @@ def test_rerun_after_a_copy_interrupted_before_the_switch_starts_it_over(cli, ba
         client.load_collection("docs")
     # The leftover shadow was replaced, not appended to: no row twice.
     assert client.query("docs", filter="", output_fields=["count(*)"])[0]["count(*)"] == ROWS
+
+
+def test_down_copies_back_and_prune_frees_the_backup_names_for_the_next_up(cli, backend, tmp_migrations):
+    d = tmp_migrations("0001_docs.yaml", V1)
+    assert cli("up", directory=d).exit_code == 0
+    fill(backend.client())
+    tmp_migrations("0002_evolve.yaml", v2(CHANGES["add-field-with-default"][0]))
+    assert cli("up", directory=d).exit_code == 0
+
+    refused = cli("down", directory=d)  # the score values would be lost
+    assert refused.exit_code == 1 and "values of field score" in refused.output
+    down = cli("down", "--allow-data-loss", directory=d)
+    assert down.exit_code == 0, down.output
+    assert backend.collections() == ["docs", "docs__mm_backup_v1", "docs__mm_backup_v2"]
+    again = cli("up", directory=d)  # its backup name is taken by the first up's backup
+    assert again.exit_code == 1 and "docs__mm_backup_v1 already exists" in again.output
+    # Stopped before any row moved: only the empty shadow was made (the next up replaces it).
+    assert backend.collections() == ["docs", "docs__mm_backup_v1", "docs__mm_backup_v2", "docs__mm_shadow"]
+
+    listed = cli("prune", "--dry-run", directory=d)
+    assert listed.exit_code == 0, listed.output
+    assert "Would drop: docs__mm_backup_v1, docs__mm_backup_v2, docs__mm_shadow." in listed.output
+    assert cli("prune", directory=d).exit_code == 0
+    assert backend.collections() == ["docs"]
+    assert cli("up", directory=d).exit_code == 0
+    client = backend.client()
+    if backend.is_lite:
+        client.load_collection("docs")
+    assert client.query("docs", filter="", output_fields=["count(*)"])[0]["count(*)"] == ROWS
+    assert [f["name"] for f in client.describe_collection("docs")["fields"]][-1] == "score"
