@@ -443,9 +443,12 @@ async def prune(options: Options, dry_run: bool = False) -> list[str]:
                 n for n in everything
                 if evolution.is_reserved(n) and evolution.owner_of(n) in managed and evolution.owner_of(n) in everything
             )  # fmt: skip
-            if not dry_run:
-                for name in doomed:
-                    for alias in await introspect.aliases_of(session.client, name, session.caps, options.settings.timeout):
-                        raise MigrateError(f"{name} is still the target of alias {alias}; move the alias first")
-                    await session.client.drop_collection(name, timeout=options.settings.timeout)
+            if dry_run:
+                return doomed
+            for name in doomed:  # all checked before any is dropped
+                aliases = await introspect.aliases_of(session.client, name, session.caps, options.settings.timeout)
+                if aliases:
+                    raise MigrateError(f"{name} is still the target of alias {', '.join(aliases)}; move it first")
+            for name in doomed:
+                await session.client.drop_collection(name, timeout=options.settings.timeout)
             return doomed

@@ -49,8 +49,7 @@ async def apply(
     plan: ops.Plan, session: Session, *, concurrency: int = 8, on_event: EventHandler | None = None
 ) -> ApplyResult:
     """Run `plan`; never raises for a failed operation: the result says what happened."""
-    runner = _Runner(session, on_event or (lambda event: None), asyncio.Semaphore(concurrency))
-    runner.concurrency = concurrency
+    runner = _Runner(session, on_event or (lambda event: None), asyncio.Semaphore(concurrency), concurrency)
     lanes: dict[str, list[Operation]] = {}
     barriers: dict[Phase, list[Operation]] = {}
     for op in plan.ops:
@@ -67,12 +66,12 @@ async def apply(
 
 
 class _Runner:
-    def __init__(self, session: Session, on_event: EventHandler, limit: asyncio.Semaphore):
+    def __init__(self, session: Session, on_event: EventHandler, limit: asyncio.Semaphore, concurrency: int = 8):
         self.session, self.on_event, self.limit = session, on_event, limit
         self.result = ApplyResult()
         self.stop = asyncio.Event()
         self.timeout = session.settings.timeout
-        self.concurrency = 8
+        self.concurrency = concurrency  # a copy pages this many partitions at once
         self.copies: dict[str, copy.CopyReport] = {}  # source collection -> what its copy counted
 
     async def run_lane(self, lane: list[Operation]) -> None:
@@ -201,6 +200,7 @@ class _Runner:
         if op.backup is not None:
             # Fail before moving a row, not after copying them all.
             await self.check_backup_name_free(op.backup)
+
         def progress(done: int, total: int | None) -> None:
             self.on_event(Event("progress", op, done=done, total=total))
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from milvus_migrate import evolution, ops
 from milvus_migrate.capabilities import Capabilities
 from milvus_migrate.errors import UnsupportedByServer
-from milvus_migrate.ops import Phase
-from milvus_migrate.state import AUTOINDEX, CollectionState, FieldState, IndexState, LoadState, State
+from milvus_migrate.state import AUTOINDEX, CollectionState, IndexState, LoadState, State
 
 
 
