@@ -353,7 +353,8 @@ async def status(options: Options) -> dict[str, Any]:
         ]  # fmt: skip
         # Collections a copy left: backups of the old schema (kept for `down`), shadows of an interrupted copy.
         copies = [
-            {"collection": n, "of": evolution.owner_of(n), "version": evolution.backup_version(n)}
+            {"collection": n, "of": evolution.owner_of(n), "version": evolution.backup_version(n),
+             "kind": _copy_kind(n, everything)}
             for n in everything if evolution.is_reserved(n) and evolution.owner_of(n) in managed
         ]  # fmt: skip
         holder = await lock.current_holder(session.client, session.caps, options.history_collection, options.settings.timeout)
@@ -372,6 +373,13 @@ async def status(options: Options) -> dict[str, Any]:
             "problems": problems,
             "backend": session.caps.label,
         }
+
+
+def _copy_kind(name: str, everything: list[str]) -> str:
+    """'backup', 'shadow' (a copy interrupted before its switch) or 'switching' (between the renames)."""
+    if evolution.backup_version(name) is not None:
+        return "backup"
+    return "shadow" if evolution.owner_of(name) in everything else "switching"
 
 
 async def read_history(options: Options) -> list[HistoryRecord]:

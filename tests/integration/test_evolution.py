@@ -131,7 +131,7 @@ def test_up_keeps_every_row_through_a_copy(cli, backend, tmp_migrations: Callabl
     assert [(r["version"], r["direction"]) for r in history] == [(1, "up"), (2, "up")]
     status = json.loads(cli("status", "--format", "json", directory=d).stdout)
     assert status["unmanaged_collections"] == []
-    assert status["copies"] == [{"collection": "docs__mm_backup_v1", "of": "docs", "version": 1}]
+    assert status["copies"] == [{"collection": "docs__mm_backup_v1", "of": "docs", "version": 1, "kind": "backup"}]
 
 
 def test_change_without_a_row_mapping_is_still_refused_and_touches_nothing(cli, backend, tmp_migrations):
@@ -256,6 +256,8 @@ def test_up_finishes_a_switch_interrupted_between_the_renames(cli, backend, tmp_
     # The run "dies" right after the old collection stepped aside: the name is missing.
     d = run_until(cli, backend, tmp_migrations, ops.RenameCollection)
     assert backend.collections() == ["docs__mm_backup_v1", "docs__mm_shadow"]
+    status = cli("status", directory=d)
+    assert "Interrupted switch: docs is missing and its copy is docs__mm_shadow" in status.output
 
     result = cli("up", directory=d)
 
@@ -277,7 +279,7 @@ def test_rerun_after_a_copy_interrupted_before_the_switch_starts_it_over(cli, ba
     d = run_until(cli, backend, tmp_migrations, ops.CopyRows)
     assert backend.collections() == ["docs", "docs__mm_shadow"]
     status = json.loads(cli("status", "--format", "json", directory=d).stdout)
-    assert status["copies"] == [{"collection": "docs__mm_shadow", "of": "docs", "version": None}]
+    assert status["copies"] == [{"collection": "docs__mm_shadow", "of": "docs", "version": None, "kind": "shadow"}]
 
     result = cli("up", directory=d)
 
