@@ -38,6 +38,10 @@ class Capabilities:
     alter_field: bool = False
     dynamic_field_property: bool = False  # alter_collection_properties(dynamicfield.enabled) (2.6.2+)
     count_by_partition: bool = True  # count(*) honours partition_names (Milvus Lite counts the whole collection)
+    # 2.3.5: a name renamed away stays in the proxy's cache, so a new collection under it refuses inserts
+    # ("the number of fields is less than needed") until the name is dropped, which succeeds although
+    # nothing exists under it (measured 2026-12-01).
+    stale_name_after_rename: bool = False
     drop_collection_properties: bool = True
     # Cosmetic or tuning attributes a backend ignores: left out of the comparison, with a warning.
     keeps_descriptions: bool = True
@@ -120,6 +124,7 @@ def server_2_3(version: str = "v2.3.5") -> Capabilities:
         # 2.3.5: "index type not match: expected=Trie, actual=AUTOINDEX" for VARCHAR; numbers want STL_SORT.
         autoindex_substitutes={"VARCHAR": "Trie"} | {t: "STL_SORT" for t in ("INT8", "INT16", "INT32", "INT64", "FLOAT", "DOUBLE")},
         drop_collection_properties=False,  # "only support alter collection properties"
+        stale_name_after_rename=True,
         keeps_clustering_key=False,
     )
 

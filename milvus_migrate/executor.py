@@ -131,8 +131,11 @@ class _Runner:
         client, t = self.session.client, self.timeout
         match op:
             case ops.CreateCollection(collection=c):
-                if op.replace_leftover and await client.has_collection(c.name, timeout=t):
-                    # A copy's shadow left by an interrupted run: the reserved name holds no user data.
+                if op.replace_leftover and (
+                    self.session.caps.stale_name_after_rename or await client.has_collection(c.name, timeout=t)
+                ):
+                    # A copy's shadow: the reserved name holds no user data, maybe a leftover of an interrupted
+                    # run; on 2.3 the drop also clears the name a previous switch renamed away from.
                     await client.drop_collection(c.name, timeout=t)
                 await self.session.create_collection(c.name, timeout=t, **_collection_kwargs(c))
             case ops.DropCollection(num_rows=rows):
