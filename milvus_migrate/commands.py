@@ -149,8 +149,12 @@ async def run(
                 current = history.current_version(records)
                 path = _path(migration_set, current, direction, to, steps)
             # A run killed between a copy's two renames left the name missing: finish that switch first.
+            declared = loader.fold(migration_set, path[-1][1] if path else current)
             recovered = await copy.finish_interrupted_switches(
-                session.client, sorted(migration_set.managed_collections()), session.caps, options.settings.timeout
+                session.client,
+                {n: declared.collections[n].aliases if n in declared.collections else () for n in migration_set.managed_collections()},
+                session.caps,
+                options.settings.timeout,
             )
             live = await _live(session, options, migration_set)
             _refuse_data_loss(migration_set, path, live, session, allow_data_loss)

@@ -168,22 +168,31 @@ async def count_rows(
 
 
 async def finish_interrupted_switches(
-    client: Any, names: list[str], caps: Capabilities, timeout: float | None
+    client: Any, declared_aliases: dict[str, tuple[str, ...]], caps: Capabilities, timeout: float | None
 ) -> list[str]:
-    """Complete the switch of every collection a killed run left between its two renames; returns their names.
+    """Complete the switch of every collection a killed run left half done; returns their names.
 
-    The state is unambiguous: the name is missing, its shadow and a backup exist. The first rename runs
-    only once the shadow is copied, verified, indexed and loaded, so the shadow takes the name when it
-    holds as many rows as the backup (the source at the switch); the aliases still on the backup move back.
+    `declared_aliases` maps each managed collection to the aliases the target version declares on it.
+    Between the two renames the name is missing while its shadow and a backup exist. The first rename
+    runs only once the shadow is copied, verified, indexed and loaded, so the shadow takes the name
+    when it holds as many rows as the backup (the source at the switch). After the renames, declared
+    aliases still on a backup (the alias moves did not run) move back to the name.
     """
     existing = set(await client.list_collections(timeout=timeout))
     finished = []
-    for name in sorted(names):
+    for name in sorted(declared_aliases):
         shadow = evolution.shadow_name(name)
         backups = [b for b in existing if evolution.owner_of(b) == name and evolution.backup_version(b) is not None]
-        if name in existing or shadow not in existing or not backups:
+        if not backups or (name not in existing and shadow not in existing):
             continue
         aliased = {b: await introspect.aliases_of(client, b, caps, timeout) for b in backups}
+        if name in existing:
+            stranded = [(b, a) for b in backups for a in aliased[b] if a in declared_aliases[name]]
+            for _, alias in stranded:
+                await client.alter_alias(name, alias, timeout=timeout)
+            if stranded:
+                finished.append(name)
+            continue
         # The backup made by the interrupted switch still holds the aliases (or is the newest one).
         backup = next((b for b in backups if aliased[b]), max(backups, key=lambda b: evolution.backup_version(b) or 0))
         counts = []
@@ -197,7 +206,8 @@ async def finish_interrupted_switches(
             )
         await client.rename_collection(shadow, name, timeout=timeout)
         for alias in aliased[backup]:
-            await client.alter_alias(name, alias, timeout=timeout)
+            if alias in declared_aliases[name]:
+                await client.alter_alias(name, alias, timeout=timeout)
         finished.append(name)
     return finished
 

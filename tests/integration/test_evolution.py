@@ -226,8 +226,8 @@ def test_up_keeps_every_row_through_a_collection_level_copy(cli, backend, tmp_mi
         assert hits[0][0]["entity"]["title"] == "doc 7"
 
 
-def run_until(cli, backend, tmp_migrations, last_op: type) -> Path:
-    """Version 1 with rows, then version 2's plan run only up to its first `last_op`: a killed `up`."""
+def run_until(cli, backend, tmp_migrations, last_op: type, nth: int = 1) -> Path:
+    """Version 1 with rows, then version 2's plan run only up to its `nth` `last_op`: a killed `up`."""
     import asyncio
 
     from milvus_migrate import commands, executor, ops
@@ -242,7 +242,7 @@ def run_until(cli, backend, tmp_migrations, last_op: type) -> Path:
 
     async def die() -> None:
         plan = await commands.make_plan(commands.Options(settings=settings, directory=d))
-        last = next(i for i, op in enumerate(plan.ops) if isinstance(op, last_op))
+        last = [i for i, op in enumerate(plan.ops) if isinstance(op, last_op)][nth - 1]
         async with connect(settings) as session:
             assert (await executor.apply(ops.Plan(ops=plan.ops[: last + 1]), session)).ok
 
@@ -320,3 +320,51 @@ def test_down_copies_back_and_prune_frees_the_backup_names_for_the_next_up(cli, 
         client.load_collection("docs")
     assert client.query("docs", filter="", output_fields=["count(*)"])[0]["count(*)"] == ROWS
     assert [f["name"] for f in client.describe_collection("docs")["fields"]][-1] == "score"
+
+
+def test_up_moves_back_the_aliases_of_a_switch_interrupted_before_its_alias_moves(cli, backend, tmp_migrations):
+    from milvus_migrate import ops
+
+    d = run_until(cli, backend, tmp_migrations, ops.RenameCollection, nth=2)
+    assert backend.collections() == ["docs", "docs__mm_backup_v1"]
+    assert backend.aliases("docs__mm_backup_v1") == ["docs_live"]  # aliases followed the first rename
+
+    result = cli("up", directory=d)
+
+    assert result.exit_code == 0, result.output
+    assert backend.aliases("docs") == ["docs_live"] and backend.aliases("docs__mm_backup_v1") == []
+    assert cli("plan", "--detailed-exitcode", directory=d).exit_code == 0
+
+
+# Kill points of a copy (progress lines of `up -v`; a "(" ends the line of a finished operation).
+COPY_KILL_POINTS = {
+    "during-the-copy": "  … copy ~2,000 rows of docs into docs__mm_shadow: ",
+    "during-the-shadow-index-build": "  … create index embedding on docs__mm_shadow",
+    "between-the-renames": "  ~ rename collection docs → docs__mm_backup_v1 (",
+    "before-the-alias-moves": "  ~ release docs__mm_backup_v1 (",
+}
+
+
+@pytest.mark.parametrize("point", list(COPY_KILL_POINTS))
+def test_up_killed_during_a_copy_then_rerun_keeps_every_row(cli, backend, tmp_migrations, point):
+    from tests.integration.test_crash import _up_killed_at
+
+    d = tmp_migrations("0001_docs.yaml", V1)
+    assert cli("up", directory=d).exit_code == 0
+    fill(backend.client())
+    tmp_migrations("0002_evolve.yaml", v2(CHANGES["add-field-with-default"][0]))
+    backend.release_lite()  # Lite: let the `up` process open the file
+
+    _, output = _up_killed_at(backend, d, COPY_KILL_POINTS[point])
+
+    assert cli("unlock", directory=d).exit_code == 0
+    rerun = cli("up", "--lock-timeout", "5", directory=d)
+    assert rerun.exit_code == 0, f"{output}\n--- rerun ---\n{rerun.output}"
+    assert backend.collections() == ["docs", "docs__mm_backup_v1"]
+    assert backend.aliases("docs") == ["docs_live"]
+    client = backend.client()
+    after = rows_by_partition(client, "docs", ["id", "score"], backend.is_lite)
+    assert {p: len(rows) for p, rows in after.items()} == {"p1": IN_P1, "_default": ROWS - IN_P1}
+    assert {r["score"] for rows in after.values() for r in rows.values()} == {1.5}
+    assert cli("plan", "--detailed-exitcode", directory=d).exit_code == 0
+    assert [r["version"] for r in json.loads(cli("history", "--format", "json", directory=d).stdout)] == [1, 2]
