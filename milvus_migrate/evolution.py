@@ -54,6 +54,10 @@ class Change:
     # A COPY that cannot carry everything names what is lost (a dropped field's values, dynamic keys);
     # the plan marks it destructive, so it needs --allow-data-loss while the rows are kept.
     lost: str = ""
+    # An IN_PLACE change other than an added field: the field params or properties that make it.
+    field_params: dict[str, Any] | None = None
+    properties: dict[str, str] | None = None
+    field_name: str = ""
 
 
 def shadow_name(name: str) -> str:
@@ -165,7 +169,7 @@ def _attribute_change(key: str, before: Any, after: Any, what: str, w: FieldStat
         if not widened:
             return Change(Kind.DATA_LOSS, f"{what} (narrowed: longer values do not fit)")
         if caps.alter_field and not (key == "max_length" and w.type == "ARRAY"):
-            return Change(Kind.IN_PLACE, f"{what} (alter_collection_field)")
+            return Change(Kind.IN_PLACE, f"{what} (alter_collection_field)", field_params={key: after}, field_name=w.name)
         return Change(Kind.COPY, f"{what} (widened)")
     if key == "nullable":
         if after:
@@ -191,7 +195,7 @@ def _collection_changes(want: CollectionState, have: CollectionState, caps: Capa
     if want.enable_dynamic_field != have.enable_dynamic_field:
         what = f"enable_dynamic_field {have.enable_dynamic_field} → {want.enable_dynamic_field}"
         if want.enable_dynamic_field and caps.dynamic_field_property:
-            out.append(Change(Kind.IN_PLACE, f"{what} (property dynamicfield.enabled)"))
+            out.append(Change(Kind.IN_PLACE, f"{what} (property dynamicfield.enabled)", properties={"dynamicfield.enabled": "True"}))
         elif want.enable_dynamic_field:
             out.append(Change(Kind.COPY, what))
         else:
@@ -219,24 +223,20 @@ def in_place_ops(want: CollectionState, have: CollectionState, changes: list[Cha
     for c in changes:
         if c.kind is not Kind.IN_PLACE:
             continue
-        if "(alter_collection_field)" in c.reason:
-            name = c.reason.split()[1]
-            field = want.field(name)
-            assert field is not None
-            key = "max_length" if "max_length" in c.reason else "max_capacity"
+        if c.field_params:
+            old = have.field(c.field_name)
+            before = {k: getattr(old, k, None) for k in c.field_params}
             out.append(
                 ops.AlterCollectionField(
-                    collection_name=want.name, field_name=name, field_params={key: getattr(field, key)},
-                    before={key: getattr(have.field(name), key)}, reason=c.reason,
+                    collection_name=want.name, field_name=c.field_name, field_params=dict(c.field_params),
+                    before=before, reason=c.reason,
                 )
             )  # fmt: skip
-        elif "dynamicfield.enabled" in c.reason:
+        elif c.properties:
+            before = {k: have.properties.get(k) for k in c.properties}
             out.append(
                 ops.AlterCollectionProperties(
-                    collection_name=want.name,
-                    properties={"dynamicfield.enabled": "True"},
-                    before={"dynamicfield.enabled": None},
-                    reason=c.reason,
+                    collection_name=want.name, properties=dict(c.properties), before=before, reason=c.reason
                 )
             )
     return out
