@@ -60,6 +60,12 @@ class Capabilities:
     # ("create_index missing required 'metric_type' parameter", "metric type not found"); these are the
     # defaults Milvus 2.4+ applies itself, so a declaration means the same on every backend.
     default_metric_types: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_METRIC_TYPES))
+    dynamic_field_property: bool = False  # alter_collection_properties(dynamicfield.enabled) (2.6.2+)
+    count_by_partition: bool = True  # count(*) honours partition_names (Milvus Lite counts the whole collection)
+    # 2.3.5: a name renamed away stays in the proxy's cache, so a new collection under it refuses inserts
+    # ("the number of fields is less than needed") until the name is dropped, which succeeds although
+    # nothing exists under it (measured 2026-12-01).
+    stale_name_after_rename: bool = False
     drop_collection_properties: bool = True
     # Cosmetic or tuning attributes a backend ignores: left out of the comparison, with a warning.
     keeps_descriptions: bool = True
@@ -123,6 +129,7 @@ def lite(version: str = "milvus_lite-3.2.2") -> Capabilities:
         concurrent_alias_ops=False,
         reports_flat_index_params=False,
         index_param_values={"SPARSE_INVERTED_INDEX": {"inverted_index_algo": frozenset({"TAAT_NAIVE"})}},
+        count_by_partition=False,
     )
 
 
@@ -146,6 +153,7 @@ def server_2_3(version: str = "v2.3.5") -> Capabilities:
         autoindex_substitutes={"VARCHAR": "Trie"} | {t: "STL_SORT" for t in ("INT8", "INT16", "INT32", "INT64", "FLOAT", "DOUBLE")},
         drop_collection_properties=False,  # "only support alter collection properties"
         create_index_needs_reload=True,  # load_collection then fails "can't change the index for loaded collection"
+        stale_name_after_rename=True,
         keeps_clustering_key=False,
         # Measured on 2.3.5 (index created with metric, without params); DISKANN, FLAT, BIN_FLAT, AUTOINDEX need none.
         required_index_params={
@@ -168,6 +176,7 @@ def modern_server(version: str) -> Capabilities:
         vector_types=ALL_VECTOR_TYPES if (major, minor) >= (2, 6) else ALL_VECTOR_TYPES - {"INT8_VECTOR"},
         add_field=(major, minor) >= (2, 6),
         alter_field=recent,
+        dynamic_field_property=_release(version) >= (2, 6, 2),
         drop_collection_properties=recent,
         scalar_index_types=SCALAR_INDEX_TYPES if recent else SCALAR_INDEX_TYPES - {"NGRAM"},
     )
@@ -180,6 +189,11 @@ def from_version(version: str) -> Capabilities:
     if _major_minor(version) < (2, 4):
         return server_2_3(version)
     return modern_server(version)
+
+
+def _release(version: str) -> tuple[int, int, int]:
+    match = re.search(r"(\d+)\.(\d+)\.(\d+)", version)
+    return (int(match[1]), int(match[2]), int(match[3])) if match else (*_major_minor(version), 0)
 
 
 def _major_minor(version: str) -> tuple[int, int]:

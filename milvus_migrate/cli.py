@@ -492,6 +492,8 @@ def _run(direction: str, kwargs: dict[str, Any], **run_kwargs: Any) -> None:
         click.echo(render.render_plan(report.run, "text", colour=_colour()), nl=False)
         click.echo("Dry run: nothing was changed.")
         return
+    for name in report.recovered:
+        click.echo(f"finished the switch of {name} that an interrupted run left half done (its copy was complete)")
     for warning in report.run.warnings:
         click.echo(f"note: {warning}", err=True)
     if not report.steps:
@@ -508,6 +510,7 @@ class _Progress:
 
         self.verbose, self.live = verbose, live
         self.running: dict[int, tuple[str, float]] = {}
+        self.tenths: dict[int, int] = {}  # copy operation -> tenths of its rows already reported
         self.lock = threading.Lock()
         self.done = threading.Event()
         if live:
@@ -523,6 +526,9 @@ class _Progress:
                 if self.verbose:
                     click.echo(f"  … {event.op.describe()}", err=True)
                 return
+            if event.kind == "progress":
+                self._rows(event)
+                return
             self.running.pop(id(event.op), None)
             if event.kind == "done":
                 click.echo(f"  {event.op.category.value} {event.op.describe()} ({event.seconds:.1f} s)", err=True)
@@ -530,6 +536,19 @@ class _Progress:
                     click.echo(f"      why: {event.op.reason}", err=True)
             elif event.kind == "failed":
                 click.echo(f"  ! {event.op.describe()} failed: {event.message}", err=True)
+
+    def _rows(self, event: Any) -> None:
+        """A copy's progress: on the live line on a TTY, else one line per 10 %."""
+        done, total = event.done, event.total
+        text = f"{event.op.describe()}: {done:,}" + (f"/{total:,} rows" if total else " rows")
+        if self.live:
+            since = self.running.get(id(event.op), ("", 0.0))[1]
+            self.running[id(event.op)] = (text, since)
+        elif total:
+            tenth = min(done * 10 // total, 10)
+            if tenth > self.tenths.get(id(event.op), 0):
+                self.tenths[id(event.op)] = tenth
+                click.echo(f"  … {text} ({tenth * 10} %)", err=True)
 
     def _tick(self) -> None:
         import time
@@ -641,6 +660,20 @@ def inspect(collections: tuple[str, ...], output: Path | None, **kwargs: Any) ->
     except OSError as exc:
         raise MigrateError(f"cannot write {output}: {exc.strerror or exc}") from None
     click.echo(f"Wrote {output}. Next: 'milvus-migrate validate', then 'milvus-migrate stamp VERSION' to adopt it.", err=True)
+
+
+@main.command(short_help="Drop the backups copies kept.")
+@click.option("--dry-run", is_flag=True, help="List what would be dropped; drop nothing.")
+@_lock_timeout_option
+@connection_options
+@handle_errors
+def prune(dry_run: bool, lock_timeout: float, **kwargs: Any) -> None:
+    """Drop the backups that copies kept of managed collections (<name>__mm_backup_v<N>)."""
+    from milvus_migrate.commands import prune as drop_backups
+
+    dropped = _run_async(drop_backups(_options(kwargs, lock_timeout), dry_run=dry_run))
+    verb = "Would drop" if dry_run else "Dropped"
+    click.echo(f"{verb}: {', '.join(dropped)}." if dropped else "Nothing to prune.")
 
 
 @main.command(short_help="Break the lock left by a crashed run.")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from milvus_migrate import __version__, executor, history, introspect, loader, lock, planner, runplan
+from milvus_migrate import __version__, copy, evolution, executor, history, introspect, loader, lock, planner, runplan
 from milvus_migrate.config import DEFAULT_HISTORY_COLLECTION, ConnectionSettings
 from milvus_migrate.connection import Session, connect
 from milvus_migrate.errors import (
@@ -80,6 +80,7 @@ class RunReport:
     steps: list[StepReport] = field(default_factory=list)
     dry_run: bool = False
     failed: StepReport | None = None
+    recovered: list[str] = field(default_factory=list)  # collections whose interrupted copy switch was finished
 
     @property
     def final_version(self) -> int:
@@ -95,6 +96,7 @@ class RunReport:
             "steps": [r.to_json() for r in self.steps],
             "failed_step": self.failed.to_json() if self.failed else None,
             "not_run_steps": [s.to_json() for s in self.run.steps if id(s) not in ran] if not self.dry_run else [],
+            "recovered": self.recovered,
         }
 
 
@@ -121,6 +123,12 @@ def load(options: Options) -> MigrationSet:
         raise MigrateError(
             f"collection name(s) {', '.join(sorted(reserved))} are reserved for milvus-migrate's history; "
             "rename them or pass --history-collection"
+        )
+    copies = sorted(name for name in migration_set.managed_collections() if evolution.is_reserved(name))
+    if copies:
+        raise MigrateError(
+            f"collection name(s) {', '.join(copies)} are reserved for milvus-migrate's copies "
+            "(names ending in __mm_shadow or __mm_backup_v<N>); rename them"
         )
     return migration_set
 
@@ -234,10 +242,11 @@ async def run(
                         f"the saved plan goes {saved_direction.value}; apply it with 'milvus-migrate {saved_direction.value} --plan FILE'"
                     )
                 to = saved_plan["plan"].get("target_version")
+            recovered = await _finish_interrupted_switches(session, options, migration_set, store, direction, to, steps)
             planned = await _compute(session, options, migration_set, direction=direction, to=to, steps=steps, store=store)
             if saved_plan is not None:
                 _check_saved(saved_plan, planned)
-            report = RunReport(planned.run)
+            report = RunReport(planned.run, recovered=recovered)
             if planned.run.destructive_ops and not allow_data_loss:
                 raise DataLossRefused([f"{op.describe()}: {op.reason}" for op in planned.run.destructive_ops])
             if planned.run.is_empty:
@@ -259,10 +268,35 @@ async def run(
                 await store.aclose()
 
 
+async def _finish_interrupted_switches(
+    session: Session,
+    options: Options,
+    migration_set: MigrationSet,
+    store: HistoryStore,
+    direction: Direction,
+    to: int | None,
+    steps: int | None,
+) -> list[str]:
+    """A run killed between a copy's two renames left a name missing: finish that switch before planning.
+
+    The aliases moved back are those the version this run goes to declares.
+    """
+    current = history.current_version(await store.records())
+    versions = versions_of(migration_set)
+    target = runplan.target_of(versions, current, direction, to, steps)
+    declared = next((v.declared for v in versions if v.version == target), State())
+    return await copy.finish_interrupted_switches(
+        session.client,
+        {n: declared.collections[n].aliases if n in declared.collections else () for n in migration_set.managed_collections()},
+        session.caps,
+        options.settings.timeout,
+    )
+
+
 def _check_saved(saved: dict[str, Any], planned: PlannedRun) -> None:
     """Refuse a saved plan whose inputs moved, or that no longer matches what would run now."""
     reasons = runplan.stale_reasons(saved.get("fingerprint") or {}, planned.fingerprint)
-    if not reasons and saved["plan"] != json.loads(json.dumps(planned.run.to_json())):
+    if not reasons and runplan.comparable_plan(saved["plan"]) != runplan.comparable_plan(planned.run.to_json()):
         reasons = ["the plan computed now differs from the saved one (migration file templates or --var values changed?)"]
     if reasons:
         raise StalePlan(reasons)
@@ -363,6 +397,8 @@ class StatusReport:
     problems: list[str]
     last_failure: dict[str, Any] | None
     notes: list[str] = field(default_factory=list)
+    # Collections a copy left: backups of the old schema (kept for `down`), shadows of an interrupted copy.
+    copies: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def attention(self) -> list[str]:
@@ -376,6 +412,8 @@ class StatusReport:
             out.append(_count(len(self.changed_files), "applied file changed", "applied files changed"))
         if self.out_of_order:
             out.append(_count(len(self.out_of_order), "out-of-order file", "out-of-order files"))
+        if any(c["kind"] == "switching" for c in self.copies):
+            out.append("a copy's switch was interrupted")
         if self.drift:
             out.append(f"Milvus drifted from version {self.current_version}")
         if self.pending:
@@ -403,6 +441,7 @@ class StatusReport:
             "problems": self.problems,
             "last_failure": self.last_failure,
             "notes": self.notes,
+            "copies": self.copies,
         }
 
 
@@ -458,7 +497,14 @@ async def status(options: Options) -> StatusReport:
             {"file": f, "recorded_checksum": r, "checksum": c} for f, r, c in runplan.changed_files(versions, applied)
         ],
         out_of_order=[{"file": v.file, "version": v.version} for v in versions if v.version <= current and v.version not in applied],
-        unmanaged_collections=[n for n in everything if n not in managed and not is_own_collection(n, options)],
+        unmanaged_collections=[
+            n for n in everything if n not in managed and not is_own_collection(n, options) and not evolution.is_reserved(n)
+        ],
+        copies=[
+            {"collection": n, "of": evolution.owner_of(n), "version": evolution.backup_version(n), "kind": _copy_kind(n, everything)}
+            for n in everything
+            if evolution.is_reserved(n) and evolution.owner_of(n) in managed
+        ],
         lock_holder=holder,
         problems=problems,
         last_failure=None if failure is None else {**failure.to_json(), **history.failure_detail(failure)},
@@ -466,6 +512,13 @@ async def status(options: Options) -> StatusReport:
         if session.offline
         else [],
     )
+
+
+def _copy_kind(name: str, everything: list[str]) -> str:
+    """'backup', 'shadow' (a copy interrupted before its switch) or 'switching' (between the renames)."""
+    if evolution.backup_version(name) is not None:
+        return "backup"
+    return "shadow" if evolution.owner_of(name) in everything else "switching"
 
 
 async def read_history(options: Options) -> list[HistoryRecord]:
@@ -539,7 +592,7 @@ async def inspect(options: Options, collections: list[str] | None = None) -> str
                 )
             chosen = sorted(set(collections))
         else:
-            chosen = [n for n in every if not is_own_collection(n, options)]
+            chosen = [n for n in every if not is_own_collection(n, options) and not evolution.is_reserved(n)]
         live = await introspect.read_state(
             session.client, chosen, session.caps, concurrency=options.concurrency, timeout=options.settings.timeout
         )
@@ -550,3 +603,29 @@ async def unlock(options: Options) -> str | None:
     """Break the deployment lock (after a crashed run); returns who held it."""
     async with _connect(options) as session:
         return await lock.break_lock(session.client, session.caps, options.history_collection, options.settings.timeout)
+
+
+async def prune(options: Options, dry_run: bool = False) -> list[str]:
+    """Drop the backups copies kept of managed collections (and shadows left beside an existing collection)."""
+    migration_set = load(options)
+    managed = migration_set.managed_collections()
+    async with _connect(options) as session:
+        async with lock.deployment_lock(
+            session.client, session.caps, options.history_collection, timeout=options.lock_timeout, call_timeout=options.settings.timeout
+        ) as held:
+            everything = set(await introspect.list_collections(session.client, options.settings.timeout))
+            # A shadow whose collection is missing is a half-done switch that `up` finishes: never pruned.
+            doomed = sorted(
+                n for n in everything
+                if evolution.is_reserved(n) and evolution.owner_of(n) in managed and evolution.owner_of(n) in everything
+            )  # fmt: skip
+            if dry_run:
+                return doomed
+            for name in doomed:  # all checked before any is dropped
+                aliases = await introspect.aliases_of(session.client, name, session.caps, options.settings.timeout)
+                if aliases:
+                    raise MigrateError(f"{name} is still the target of alias {', '.join(aliases)}; move it first")
+            for name in doomed:
+                held.ensure_held()
+                await session.client.drop_collection(name, timeout=options.settings.timeout)
+            return doomed

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from milvus_migrate import ops, retry
+from milvus_migrate import copy, evolution, ops, retry
 from milvus_migrate.connection import Session
 from milvus_migrate.ops import Operation, Phase
 from milvus_migrate.state import CollectionState, FieldState
@@ -23,10 +23,12 @@ _BARRIER_PHASES = (Phase.ATTACH_ALIASES, Phase.DROP_COLLECTIONS)
 class Event:
     """Progress of one operation: kind is 'start', 'done' or 'failed'."""
 
-    kind: str
+    kind: str  # also 'progress' while a copy runs: rows done of total (None: unknown)
     op: Operation
     seconds: float = 0.0
     message: str = ""
+    done: int = 0
+    total: int | None = None
 
 
 EventHandler = Callable[[Event], None]
@@ -79,7 +81,7 @@ async def apply(
     `guard` runs before each operation and each retry (the deployment lock's Lease.ensure_held): what it
     raises starts nothing more, and is raised here once the calls in flight have finished.
     """
-    runner = _Runner(session, on_event or (lambda event: None), asyncio.Semaphore(concurrency))
+    runner = _Runner(session, on_event or (lambda event: None), asyncio.Semaphore(concurrency), concurrency)
     runner.guard = guard
     lanes: dict[str, list[Operation]] = {}
     barriers: dict[Phase, list[Operation]] = {}
@@ -87,7 +89,8 @@ async def apply(
         if op.phase in _BARRIER_PHASES:
             barriers.setdefault(op.phase, []).append(op)
         else:
-            lanes.setdefault(op.collection_name, []).append(op)
+            # A copy's shadow and backup run in the lane of the collection they belong to, in plan order.
+            lanes.setdefault(evolution.owner_of(op.collection_name), []).append(op)
     await asyncio.gather(*(runner.run_lane(lane) for lane in lanes.values()))
     for phase in _BARRIER_PHASES:
         # Alias moves and final drops are independent of each other within their phase.
@@ -98,7 +101,7 @@ async def apply(
 
 
 class _Runner:
-    def __init__(self, session: Session, on_event: EventHandler, limit: asyncio.Semaphore):
+    def __init__(self, session: Session, on_event: EventHandler, limit: asyncio.Semaphore, concurrency: int = 8):
         self.session, self.on_event, self.limit = session, on_event, limit
         self.result = ApplyResult()
         self.stop = asyncio.Event()
@@ -107,6 +110,8 @@ class _Runner:
         self.alias_lock = None if session.caps.concurrent_alias_ops else asyncio.Lock()
         self.guard: Callable[[], None] | None = None
         self.refused: Exception | None = None  # what the guard raised
+        self.concurrency = concurrency  # a copy pages this many partitions at once
+        self.copies: dict[str, copy.CopyReport] = {}  # source collection -> what its copy counted
 
     async def run_lane(self, lane: list[Operation]) -> None:
         # A lane never raises: a failure sets `stop` so no lane starts another operation,
@@ -156,6 +161,10 @@ class _Runner:
         pymilvus gives up on an unreachable server after one reconnect attempt; a refusal by the server
         is retried only when it says it is retriable. Bounded by --timeout: a longer outage fails the operation.
         """
+        if isinstance(op, ops.CopyRows):
+            # Inserts are not idempotent: a retried copy would duplicate rows. A rerun starts it over.
+            return await self.execute(op)
+
         async def recheck(_: BaseException) -> None:
             if not self.guarded():
                 raise self.refused  # type: ignore[misc]
@@ -176,8 +185,17 @@ class _Runner:
         client, t = self.session.client, self.timeout
         match op:
             case ops.CreateCollection(collection=c):
+                if op.replace_leftover and (
+                    self.session.caps.stale_name_after_rename or await client.has_collection(c.name, timeout=t)
+                ):
+                    # A copy's shadow: the reserved name holds no user data, maybe a leftover of an interrupted
+                    # run; on 2.3 the drop also clears the name a previous switch renamed away from.
+                    await client.drop_collection(c.name, timeout=t)
                 await self.session.create_collection(c.name, timeout=t, **_collection_kwargs(c))
-            case ops.DropCollection():
+            case ops.DropCollection(num_rows=rows):
+                if rows == 0 and not await copy.is_empty(client, op.collection_name, t):
+                    # Planned as empty (so not destructive): rows written since must not be dropped silently.
+                    raise copy.CopyFailed(f"{op.collection_name} was empty when planned but holds rows now; plan again")
                 await client.drop_collection(op.collection_name, timeout=t)
             case ops.AddField(field_spec=f):
                 await client.add_collection_field(
@@ -216,8 +234,37 @@ class _Runner:
                 await client.alter_alias(op.collection_name, alias, timeout=t)
             case ops.DropAlias(alias=alias):
                 await client.drop_alias(alias, timeout=t)
+            case ops.CopyRows():
+                await self.copy_rows(op)
+            case ops.RenameCollection(new_name=new_name, check_rows_against=shadow):
+                report = self.copies.get(op.collection_name)
+                if shadow is not None and report is not None:
+                    await copy.check_unchanged(client, op.collection_name, report, self.session.caps, t)
+                if evolution.backup_version(new_name) is not None:
+                    await self.check_backup_name_free(new_name)
+                await client.rename_collection(op.collection_name, new_name, timeout=t)
             case _:
                 raise NotImplementedError(f"no implementation for {op.op}")
+
+    async def check_backup_name_free(self, name: str) -> None:
+        if await self.session.client.has_collection(name, timeout=self.timeout):
+            raise copy.CopyFailed(
+                f"{name} already exists (a backup kept by an earlier copy); nothing was switched. Drop the backups "
+                "you no longer need ('milvus-migrate prune') and run the command again."
+            )
+
+    async def copy_rows(self, op: ops.CopyRows) -> None:
+        if op.backup is not None:
+            # Fail before moving a row, not after copying them all.
+            await self.check_backup_name_free(op.backup)
+
+        def progress(done: int, total: int | None) -> None:
+            self.on_event(Event("progress", op, done=done, total=total))
+
+        self.copies[op.collection_name] = await copy.copy_rows(
+            self.session.client, op.collection_name, op.target, op.mapping, self.session.caps,
+            concurrency=self.concurrency, timeout=self.timeout, on_progress=progress,
+        )  # fmt: skip
 
     async def create_index(self, collection_name: str, ix: Any) -> None:
         from pymilvus import AsyncMilvusClient

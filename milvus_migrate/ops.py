@@ -20,8 +20,12 @@ class Phase(IntEnum):
     CREATE_COLLECTIONS = 60
     ALTER_PROPERTIES = 65
     CREATE_PARTITIONS = 70  # partitions exist before a partition-level load names them
+    COPY_ROWS = 75  # a shadow collection is filled before its indexes are built: one build, on sealed segments
     CREATE_INDEXES = 80  # Milvus loads only collections whose vector fields are indexed
     LOAD = 90
+    SWITCH = 95  # a copied collection's old version steps aside only once its shadow is indexed and loaded
+    SWITCH_IN = 96  # then the shadow takes the name
+    AFTER_SWITCH = 97  # the backup is released: it holds no memory until `down` needs it
     ATTACH_ALIASES = 100  # aliases move only once their new target is created and loaded
     DROP_COLLECTIONS = 110  # a removed collection goes last, once no alias points at it any more
 
@@ -90,6 +94,8 @@ class CreateCollection(Operation):
     category: ClassVar[Category] = Category.ADD
     phase: Phase = Phase.CREATE_COLLECTIONS
     collection: CollectionState
+    # A copy's shadow: a leftover of an interrupted copy under the reserved name is dropped first.
+    replace_leftover: bool = False
 
     def describe(self) -> str:
         fields = ", ".join(f"{f.name} {f.type}" for f in self.collection.fields)
@@ -102,6 +108,7 @@ class CreateCollection(Operation):
             "functions": [fn.model_dump(exclude_defaults=True) for fn in c.functions],
             "enable_dynamic_field": c.enable_dynamic_field,
             "properties": dict(c.properties),
+            **({"replace_leftover": True} if self.replace_leftover else {}),
         }
 
 
@@ -109,11 +116,22 @@ class CreateCollection(Operation):
 class DropCollection(Operation):
     op: ClassVar[str] = "drop_collection"
     category: ClassVar[Category] = Category.REMOVE
-    destructive: ClassVar[bool] = True  # every row of the collection is lost
     phase: Phase = Phase.DROP_COLLECTIONS
+    num_rows: int | None = None  # the live row count when known; 0: nothing is lost
+
+    @property
+    def destructive(self) -> bool:  # type: ignore[override]
+        """Every row of the collection is lost, unless it is known to hold none."""
+        return self.num_rows != 0
 
     def describe(self) -> str:
-        return f"drop collection {self.collection_name} (ALL ITS DATA)"
+        if self.num_rows == 0:
+            return f"drop collection {self.collection_name} (empty)"
+        rows = f": {self.num_rows:,} rows" if self.num_rows is not None else ""
+        return f"drop collection {self.collection_name} (ALL ITS DATA{rows})"
+
+    def details(self) -> dict[str, Any]:
+        return {} if self.num_rows is None else {"num_rows": self.num_rows}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -368,6 +386,86 @@ class DropAlias(Operation):
 
     def details(self) -> dict[str, Any]:
         return {"alias": self.alias}
+
+
+@dataclass(frozen=True)
+class RowMapping:
+    """How a copy carries rows: which fields it reads and writes, what it converts, where the rows go."""
+
+    primary_key: str
+    primary_key_type: str  # INT64 or VARCHAR: how the copy pages by primary key
+    fields: tuple[str, ...]  # read from the source and written to the target, in source order
+    conversions: dict[str, str] = field(default_factory=dict)  # field -> its new type (a widening)
+    dynamic: bool = False  # carry the dynamic field's keys ($meta)
+    by_partition: bool = True  # copy each source partition on its own (False: the source has a partition key)
+    # Partitions of the target a row may be written to (None: the target routes rows by its partition key).
+    target_partitions: tuple[str, ...] | None = ("_default",)
+    row_bytes: int = 512  # an estimate of one row's size on the wire: how many rows a page holds
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "primary_key": self.primary_key,
+            "fields": list(self.fields),
+            "conversions": dict(self.conversions),
+            "dynamic": self.dynamic,
+            "by_partition": self.by_partition,
+            "target_partitions": None if self.target_partitions is None else list(self.target_partitions),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class CopyRows(Operation):
+    """Stream every row of `collection_name` into `target`, flush, and verify the row counts."""
+
+    op: ClassVar[str] = "copy_rows"
+    category: ClassVar[Category] = Category.CHANGE
+    phase: Phase = Phase.COPY_ROWS
+    target: str
+    estimated_rows: int | None
+    mapping: RowMapping
+    lost: tuple[str, ...] = ()  # what the copy cannot carry (a dropped field's values, dynamic keys)
+    backup: str | None = None  # the name the source takes at the switch: checked free before any row moves
+
+    @property
+    def destructive(self) -> bool:  # type: ignore[override]
+        """Every row is kept; it is destructive only when some values are not."""
+        return bool(self.lost)
+
+    def subject(self) -> str:
+        return self.target
+
+    def describe(self) -> str:
+        rows = "rows" if self.estimated_rows is None else f"~{self.estimated_rows:,} rows"
+        lost = f" (LOST: {', '.join(self.lost)})" if self.lost else ""
+        return f"copy {rows} of {self.collection_name} into {self.target}{lost}"
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "target": self.target, "estimated_rows": self.estimated_rows, "mapping": self.mapping.to_json(),
+            "lost": list(self.lost), "backup": self.backup,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenameCollection(Operation):
+    """rename_collection; aliases and indexes follow the collection to its new name."""
+
+    op: ClassVar[str] = "rename_collection"
+    category: ClassVar[Category] = Category.CHANGE
+    phase: Phase = Phase.SWITCH
+    new_name: str
+    # Before renaming, check that the collection still holds the rows a copy into this one counted
+    # (writes that arrived after the copy would be left behind in the backup).
+    check_rows_against: str | None = None
+
+    def subject(self) -> str:
+        return self.new_name
+
+    def describe(self) -> str:
+        return f"rename collection {self.collection_name} → {self.new_name}"
+
+    def details(self) -> dict[str, Any]:
+        return {"new_name": self.new_name, "check_rows_against": self.check_rows_against}
 
 
 @dataclass(frozen=True)

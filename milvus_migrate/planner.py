@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import struct
-
-from milvus_migrate import ops
+from milvus_migrate import evolution, ops
 from milvus_migrate.capabilities import Capabilities
 from milvus_migrate.errors import UnsupportedByServer
 from milvus_migrate.ops import Phase
-from milvus_migrate.state import AUTOINDEX, CollectionState, FieldState, IndexState, LoadState, State
+from milvus_migrate.state import AUTOINDEX, CollectionState, IndexState, LoadState, State
 
-# Field attributes whose change Milvus cannot make in place (the collection must be recreated).
-_SCHEMA_ATTRIBUTES = (
-    "type", "is_primary", "auto_id", "dim", "max_length", "element_type", "max_capacity", "nullable",
-    "default_value", "is_partition_key", "is_clustering_key", "enable_analyzer", "analyzer_params", "enable_match",
-)  # fmt: skip
 
 
 def plan(
@@ -46,18 +39,17 @@ def plan(
         elif have is None:
             planned += _create(want, caps, "declared, not in Milvus", warnings)
         else:
-            reasons = _recreate_reasons(want, have, caps)
-            if reasons:
-                recreated.add(name)
-                why = "; ".join(reasons)
-                planned.append(
-                    ops.DropCollection(
-                        collection_name=name, phase=Phase.DROP_FOR_RECREATE, reason=f"{why}: cannot be changed in place"
-                    )
+            # Changes Milvus cannot make in place: copy the rows, or drop and create (evolution.py).
+            changes = evolution.classify(want, have, caps)
+            if evolution.needs_recreate(changes):
+                rebuilt = evolution.recreate_ops(
+                    want, have, changes, lambda c, why: _create(c, caps, why, warnings), version=from_version
                 )
-                planned += _create(want, caps, f"recreated: {why}", warnings)
+                if any(isinstance(op, ops.DropCollection) for op in rebuilt):
+                    recreated.add(name)
+                planned += rebuilt
             else:
-                planned += _diff_collection(want, have, caps, warnings, unchecked)
+                planned += _diff_collection(want, have, caps, warnings, unchecked) + evolution.in_place_ops(want, have, changes)
     if unchecked:
         warnings.append(
             f"{caps.label} does not report the build params of indexes created with pymilvus's flat params form "
@@ -211,56 +203,6 @@ def _load(name: str, load: LoadState, reason: str) -> ops.Operation:
             collection_name=name, partition_names=load.partitions, replica_number=load.replica_number, reason=reason
         )
     return ops.LoadCollection(collection_name=name, replica_number=load.replica_number, reason=reason)
-
-
-def _comparable_field(f: FieldState, caps: Capabilities) -> dict:
-    values = {k: getattr(f, k) for k in _SCHEMA_ATTRIBUTES}
-    if not caps.keeps_clustering_key:
-        values["is_clustering_key"] = False
-    if f.type == "ARRAY" and not caps.keeps_array_max_length:
-        values["max_length"] = None
-    if f.type == "FLOAT" and isinstance(f.default_value, (int, float)) and not isinstance(f.default_value, bool):
-        # Milvus keeps a FLOAT default as float32: a declared 0.1 reads back as 0.10000000149011612.
-        values["default_value"] = struct.unpack("f", struct.pack("f", f.default_value))[0]
-    return values
-
-
-def _recreate_reasons(want: CollectionState, have: CollectionState, caps: Capabilities) -> list[str]:
-    """Why `have` cannot become `want` in place (empty when it can)."""
-    reasons = []
-    have_fields = {f.name: f for f in have.fields}
-    want_fields = {f.name: f for f in want.fields}
-    for name in have_fields.keys() - want_fields.keys():
-        reasons.append(f"field {name} removed")
-    for name in want_fields.keys() - have_fields.keys():
-        if not _can_add_in_place(want_fields[name], caps):
-            reasons.append(f"field {name} added")
-    for name in sorted(want_fields.keys() & have_fields.keys()):
-        w, h = _comparable_field(want_fields[name], caps), _comparable_field(have_fields[name], caps)
-        for key in _SCHEMA_ATTRIBUTES:
-            if w[key] != h[key]:
-                reasons.append(f"field {name} {key} {_show(h[key])} → {_show(w[key])}")
-    if _comparable_functions(want, caps) != _comparable_functions(have, caps) and caps.functions:
-        reasons.append("functions changed")
-    if want.enable_dynamic_field != have.enable_dynamic_field:
-        reasons.append(f"enable_dynamic_field {have.enable_dynamic_field} → {want.enable_dynamic_field}")
-    if want.num_shards is not None and caps.keeps_num_shards and want.num_shards != have.num_shards:
-        reasons.append(f"num_shards {have.num_shards} → {want.num_shards}")
-    if want.num_partitions is not None and have.num_partitions is not None and want.num_partitions != have.num_partitions:
-        reasons.append(f"num_partitions {have.num_partitions} → {want.num_partitions}")
-    return sorted(reasons)
-
-
-def _comparable_functions(c: CollectionState, caps: Capabilities) -> tuple:
-    if caps.keeps_descriptions:
-        return c.functions
-    # Milvus Lite drops function descriptions as it drops the others (a warning says so).
-    return tuple(fn.model_copy(update={"description": ""}) for fn in c.functions)
-
-
-def _can_add_in_place(f: FieldState, caps: Capabilities) -> bool:
-    # add_collection_field (Milvus 2.6+) adds nullable scalar fields only.
-    return caps.add_field and f.nullable and not f.type.endswith("_VECTOR")
 
 
 def _diff_collection(

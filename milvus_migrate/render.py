@@ -7,6 +7,7 @@ from typing import Any
 
 import jinja2
 
+from milvus_migrate.evolution import owner_of
 from milvus_migrate.ops import Direction
 from milvus_migrate.runplan import RunPlan, Step
 
@@ -35,7 +36,8 @@ _VERB = {Direction.UP: "apply", Direction.DOWN: "revert", Direction.RECONCILE: "
 def _step_context(step: Step) -> dict[str, Any]:
     groups: dict[str, list[dict[str, Any]]] = {}
     for op in step.plan.ops:
-        groups.setdefault(op.collection_name, []).append(
+        # A copy's shadow and backup are listed under their collection, in the order the steps run.
+        groups.setdefault(owner_of(op.collection_name), []).append(
             {
                 "op": op.op,
                 "marker": op.category.value,

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from milvus_migrate import planner
+from milvus_migrate import evolution, planner
 from milvus_migrate.capabilities import Capabilities
 from milvus_migrate.errors import ChecksumMismatch, HistoryError, MigrateError, OutOfOrderMigration
 from milvus_migrate.ops import Direction, Operation, Plan
@@ -49,10 +49,10 @@ class Step:
 
     @property
     def touched(self) -> set[str]:
-        """Collections the step changes, or whose aliases it moves away."""
+        """Managed collections the step changes, or whose aliases it moves away (not a copy's shadow or backup)."""
         names = {op.collection_name for op in self.plan.ops}
         names |= {op.previous_collection for op in self.plan.ops if hasattr(op, "previous_collection")}
-        return names
+        return {evolution.owner_of(n) for n in names}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -194,11 +194,17 @@ def compute_run(
         step_plan = _plan(declared[resulting], state, caps, database, at, resulting, direction.value)
         out.append(Step(v.version, v.name, v.description, v.checksum, kind, at, resulting, step_plan, state))
         warnings += step_plan.warnings
-        state, at = simulate(state, step_plan.ops), resulting
+        state, at = managed_part(simulate(state, step_plan.ops)), resulting
     if not moves:
         # Notes of the declaration in force still apply when nothing runs ("Lite ignores …").
         warnings += _plan(declared.get(target, State()), live, caps, database, current, target, direction.value).warnings
     return RunPlan(database, direction, current, target, tuple(out), tuple(dict.fromkeys(warnings)))
+
+
+def managed_part(state: State) -> State:
+    """`state` as a later read of the managed collections sees it: without the backups a copy keeps (evolution.py)."""
+    kept = {name: c for name, c in state.collections.items() if not evolution.is_reserved(name)}
+    return state if len(kept) == len(state.collections) else state.model_copy(update={"collections": kept})
 
 
 def _plan(desired: State, live: State, caps: Capabilities, database: str, at: int, to: int, direction: str) -> Plan:
@@ -229,8 +235,21 @@ def fingerprint(
         "tool_version": tool_version,
         "history": {"last_record": history_head[0], "current_version": history_head[1]},
         "files": {v.name: v.checksum for v in versions},
-        "collections": {name: _digest(c.model_dump(mode="json")) for name, c in sorted(live.collections.items())},
+        "collections": {name: _digest(_comparable(c)) for name, c in sorted(live.collections.items())},
     }
+
+
+def _comparable(c: Any) -> dict[str, Any]:
+    # Rows written after the review do not make a plan stale, but a collection that was empty (recreated)
+    # and now holds rows (to be copied) does: only whether rows are known to exist counts.
+    values = c.model_dump(mode="json")
+    values["num_rows"] = None if c.num_rows is None else c.num_rows > 0
+    return values
+
+
+def comparable_plan(plan_json: Mapping[str, Any]) -> Any:
+    """A plan's JSON without the row estimates of copies, which change with every write."""
+    return json.loads(json.dumps(plan_json), object_hook=lambda d: {k: v for k, v in d.items() if k != "estimated_rows"})
 
 
 def stale_reasons(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:

@@ -42,6 +42,12 @@ def _apply(collections: dict[str, CollectionState], op: ops.Operation) -> None:
             _detach_alias(collections, alias)
         case _ if name not in collections:
             raise ValueError(f"{op.describe()}: collection {name} does not exist at this point of the plan")
+        case ops.CopyRows(target=target):
+            # The target's schema is its own; only its rows come from the source.
+            _update(collections, target, num_rows=collections[name].num_rows)
+        case ops.RenameCollection(new_name=new_name):
+            # Aliases, indexes, partitions and the load state follow the collection to its new name.
+            collections[new_name] = collections.pop(name).model_copy(update={"name": new_name})
         case ops.AddField(field_spec=f):
             _update(collections, name, fields=(*collections[name].fields, f))
         case ops.AlterCollectionField(field_name=field_name, field_params=params):

@@ -108,6 +108,9 @@ class CollectionSpec(_Spec):
     # Omitted: the tool leaves the load state alone (the application manages it).
     load: bool | LoadSpec | None = None
     aliases: list[str] = []
+    # A change Milvus cannot make in place: "copy" (default) carries the rows into a collection with the
+    # new schema; "drop" drops and recreates (a scratch collection), destructive like any drop.
+    on_recreate: Literal["copy", "drop"] = "copy"
 
     def to_state(self, name: str) -> CollectionState:
         """The normalised desired state this declaration stands for."""
@@ -149,6 +152,7 @@ class CollectionSpec(_Spec):
             ),
             load=_load_state(self.load),
             aliases=tuple(sorted(self.aliases)),
+            on_recreate=self.on_recreate,
         )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -141,6 +141,11 @@ class CollectionState(_State):
     indexes: tuple[IndexState, ...] = ()
     load: LoadState | None = None
     aliases: tuple[str, ...] = ()
+    # Live side only: rows in the collection when Milvus says (None: not known, so assume it holds data).
+    num_rows: int | None = None
+    # Declared side only: what `up` does when a change cannot be made in place
+    # ("copy", the default: carry the rows over; "drop": drop and create, for scratch collections).
+    on_recreate: Literal["copy", "drop"] | None = None
 
     def field(self, name: str) -> FieldState | None:
         """The field called `name`, if any."""

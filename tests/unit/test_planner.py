@@ -165,7 +165,20 @@ def test_undeclared_alias_is_dropped():
     assert only(plan, "drop_alias").reason == "no longer declared"
 
 
-# --- changes Milvus cannot make in place: drop + create --------------------------------------------
+# --- changes Milvus cannot make in place: copy the rows, or drop + create --------------------------
+
+
+def assert_copied(plan: ops.Plan, reason_part: str, collection_name: str = "docs", *, lost: bool = False) -> None:
+    """The rows are copied into a shadow collection that then takes the name (evolution.py)."""
+    copy = only(plan, "copy_rows")
+    assert copy.collection_name == collection_name and copy.target == f"{collection_name}__mm_shadow"
+    assert reason_part in copy.reason, copy.reason
+    renames = [(op.collection_name, op.new_name) for op in plan.ops if op.op == "rename_collection"]
+    assert renames == [
+        (collection_name, f"{collection_name}__mm_backup_v0"), (f"{collection_name}__mm_shadow", collection_name),
+    ]  # fmt: skip
+    assert "drop_collection" not in names(plan)
+    assert [op.op for op in plan.destructive_ops] == (["copy_rows"] if lost else [])
 
 
 def assert_recreated(plan: ops.Plan, reason_part: str, collection_name: str = "docs") -> None:
@@ -189,18 +202,19 @@ def test_dim_change_recreates_the_collection(caps):
 
 
 @SERVERS
-def test_removed_field_recreates_the_collection(caps):
+def test_removed_field_is_copied_without_its_values(caps):
     live = state(docs(fields=[pk(), vec(), scalar("title")]))
     plan = planner.plan(state(docs()), live, caps)
-    assert names(plan) == ["drop_collection", "create_collection", "create_index"]
-    assert_recreated(plan, "field title removed")
+    assert_copied(plan, "field title removed", lost=True)
+    assert only(plan, "copy_rows").lost == ("the values of field title",)
 
 
 @ALL_BACKENDS
-def test_retyped_field_recreates_the_collection(caps):
+def test_widened_field_type_is_copied(caps):
     live = state(docs(fields=[pk(), vec(), scalar("year", "INT32")]))
     plan = planner.plan(state(docs(fields=[pk(), vec(), scalar("year", "INT64")])), live, caps)
-    assert_recreated(plan, "field year type INT32 → INT64")
+    assert_copied(plan, "field year type INT32 → INT64")
+    assert only(plan, "copy_rows").mapping.conversions == {"year": "INT64"}
 
 
 def test_primary_key_change_recreates_the_collection():
@@ -217,36 +231,44 @@ def test_auto_id_change_recreates_the_collection(caps):
     assert_recreated(plan, "field id auto_id False → True")
 
 
-def test_partition_key_change_recreates_the_collection():
+def test_partition_key_change_is_copied():
     live = state(docs(fields=[pk(), vec(), scalar("tenant")]))
     desired = state(docs(fields=[pk(), vec(), scalar("tenant", is_partition_key=True)]))
-    assert_recreated(planner.plan(desired, live, MILVUS_2_6), "field tenant is_partition_key False → True")
+    assert_copied(planner.plan(desired, live, MILVUS_2_6), "field tenant is_partition_key False → True")
 
 
 @ALL_BACKENDS
-def test_dynamic_field_change_recreates_the_collection(caps):
+def test_dynamic_field_switched_on_is_copied(caps):
     plan = planner.plan(state(docs(enable_dynamic_field=True)), state(docs()), caps)
-    assert_recreated(plan, "enable_dynamic_field False → True")
+    assert_copied(plan, "enable_dynamic_field False → True")
 
 
 @pytest.mark.parametrize("caps", [LITE, MILVUS_2_6], ids=["lite", "2.6"])
-def test_function_change_recreates_the_collection(caps):
+def test_function_change_is_copied(caps):
     fields = [pk(), vec(), scalar("text", enable_analyzer=True), sparse(is_function_output=True)]
     live = state(docs(fields=fields))
     desired = state(docs(fields=fields, functions=[bm25()]))
-    assert_recreated(planner.plan(desired, live, caps), "functions changed")
+    plan = planner.plan(desired, live, caps)
+    assert_copied(plan, "function bm25 added")
+    assert "sparse" not in only(plan, "copy_rows").mapping.fields  # Milvus computes function outputs
 
 
 @SERVERS
-def test_shard_count_change_recreates_the_collection_on_a_server(caps):
+def test_shard_count_change_is_copied_on_a_server(caps):
     plan = planner.plan(state(docs(num_shards=2)), state(docs(num_shards=1)), caps)
-    assert_recreated(plan, "num_shards 1 → 2")
+    assert_copied(plan, "num_shards 1 → 2")
 
 
-@pytest.mark.parametrize("caps", [LITE, MILVUS_2_3, MILVUS_2_5], ids=["lite", "2.3", "2.5"])
-def test_added_field_recreates_the_collection_where_add_field_is_unsupported(caps):
-    desired = state(docs(fields=[pk(), vec(), scalar("title", nullable=caps.nullable)]))
+@pytest.mark.parametrize("caps", [LITE, MILVUS_2_5], ids=["lite", "2.5"])
+def test_added_nullable_field_is_copied_where_add_field_is_unsupported(caps):
+    desired = state(docs(fields=[pk(), vec(), scalar("title", nullable=True)]))
     plan = planner.plan(desired, state(docs()), caps)
+    assert_copied(plan, "field title added (existing rows get null)")
+
+
+def test_added_field_without_null_or_default_recreates_the_collection():
+    desired = state(docs(fields=[pk(), vec(), scalar("title")]))
+    plan = planner.plan(desired, state(docs()), MILVUS_2_3)
     assert_recreated(plan, "field title added")
 
 
@@ -973,7 +995,8 @@ def test_function_description_lite_drops_is_a_warning_not_a_recreate():
 
 def test_function_description_change_is_still_compared_where_descriptions_are_kept():
     plan = planner.plan(state(_with_bm25("new")), state(_with_bm25("old")), MILVUS_2_6)
-    assert only(plan, "drop_collection").reason == "functions changed: cannot be changed in place"
+    # A function change keeps the rows: the collection is copied into one with the new function.
+    assert "function" in only(plan, "copy_rows").reason
 
 
 def test_index_params_the_backend_does_not_report_are_not_compared_and_warned_about_once():

@@ -152,3 +152,12 @@ def test_an_unchanged_fingerprint_is_fresh_and_each_change_is_named():
     edited = versions(state(DOCS))
     edited[0] = runplan.Version(1, edited[0].name, edited[0].file, "", "9" * 64, state(DOCS))
     assert runplan.stale_reasons(base, _fingerprint(state(DOCS), vs=edited)) == ["migration file 0001_v1 changed"]
+
+
+def test_rows_written_after_the_review_do_not_stale_a_plan_but_a_collection_no_longer_empty_does():
+    with_rows = state(DOCS.model_copy(update={"num_rows": 10}))
+    more_rows = state(DOCS.model_copy(update={"num_rows": 12}))
+    empty = state(DOCS.model_copy(update={"num_rows": 0}))
+    assert runplan.stale_reasons(_fingerprint(with_rows), _fingerprint(more_rows)) == []
+    assert runplan.stale_reasons(_fingerprint(empty), _fingerprint(with_rows)) == ["collection docs changed in Milvus"]
+    assert runplan.comparable_plan({"operations": [{"op": "copy_rows", "estimated_rows": 10}]}) == {"operations": [{"op": "copy_rows"}]}
