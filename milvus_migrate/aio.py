@@ -10,12 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from milvus_migrate.config import DEFAULT_HISTORY_COLLECTION, DEFAULT_URI, ConnectionSettings
+from milvus_migrate.config import (
+    DEFAULT_HISTORY_COLLECTION,
+    DEFAULT_URI,
+    ConnectionSettings,
+)
 
 if TYPE_CHECKING:
     from milvus_migrate.commands import Options, RunReport, StatusReport
-    from milvus_migrate.history import HistoryRecord
-    from milvus_migrate.runplan import RunPlan
+    from milvus_migrate.milvus.history import HistoryRecord
+    from milvus_migrate.planning.runplan import RunPlan
 
 __all__ = ["plan", "up", "down", "status", "history"]
 
@@ -66,7 +70,7 @@ async def up(
 ) -> RunReport:
     """Apply pending versions (to the latest, or `to`); returns what ran (`.steps`, `.final_version`)."""
     from milvus_migrate.commands import run
-    from milvus_migrate.ops import Direction
+    from milvus_migrate.planning.ops import Direction
 
     return await run(options(directory, **kwargs), direction=Direction.UP, to=to, dry_run=dry_run, allow_data_loss=allow_data_loss)
 
@@ -82,7 +86,7 @@ async def down(
 ) -> RunReport:
     """Go back one version (or `steps`, or to version `to`)."""
     from milvus_migrate.commands import run
-    from milvus_migrate.ops import Direction
+    from milvus_migrate.planning.ops import Direction
 
     return await run(
         options(directory, **kwargs), direction=Direction.DOWN, to=to, steps=steps, dry_run=dry_run, allow_data_loss=allow_data_loss

@@ -16,8 +16,8 @@ from milvus_migrate import aio
 
 if TYPE_CHECKING:
     from milvus_migrate.commands import RunReport, StatusReport
-    from milvus_migrate.history import HistoryRecord
-    from milvus_migrate.runplan import RunPlan
+    from milvus_migrate.milvus.history import HistoryRecord
+    from milvus_migrate.planning.runplan import RunPlan
 
 T = TypeVar("T")
 

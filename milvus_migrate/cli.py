@@ -10,14 +10,20 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
 
 from milvus_migrate import __version__
-from milvus_migrate.config import DEFAULT_HISTORY_COLLECTION, DEFAULT_URI, ConnectionSettings, redact, secrets_of
+from milvus_migrate.config import (
+    DEFAULT_HISTORY_COLLECTION,
+    DEFAULT_URI,
+    ConnectionSettings,
+    redact,
+    secrets_of,
+)
 from milvus_migrate.errors import ApplyFailed, MigrateError, SpecError
 
 # Exit codes: 0 success, 1 error (a usage error included), 2 changes/pending/drift (only with
@@ -208,7 +214,7 @@ def handle_errors(command: Callable) -> Callable:
 
 
 def _unreachable(exc: BaseException) -> bool:
-    from milvus_migrate.retry import is_unreachable
+    from milvus_migrate.milvus.retry import is_unreachable
 
     return is_unreachable(exc)
 
@@ -221,7 +227,7 @@ def _run_async(coroutine: Any) -> Any:
     import logging
     import signal
 
-    from milvus_migrate.connection import import_pymilvus
+    from milvus_migrate.milvus.connection import import_pymilvus
 
     import_pymilvus()  # pymilvus configures its loggers when imported: quiet them after that
     # pymilvus and Milvus Lite log failures with tracebacks at ERROR; the CLI reports failures itself.
@@ -364,7 +370,7 @@ def validate(directory: Path, variables: tuple[str, ...]) -> None:
 @main.command(short_help="Print the JSON Schema of migration files.")
 def schema() -> None:
     """Print the JSON Schema of migration files (for editors)."""
-    from milvus_migrate.spec import json_schema
+    from milvus_migrate.files.spec import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))
 
@@ -376,7 +382,7 @@ def schema() -> None:
 @handle_errors
 def new(message: str, collections: tuple[str, ...], directory: Path, variables: tuple[str, ...]) -> None:
     """Write the next migration file, e.g. `new "add title index" --collection docs`."""
-    from milvus_migrate.scaffold import write_next
+    from milvus_migrate.files.scaffold import write_next
 
     values = _resolved({"directory": directory, "variables": variables})
     path = write_next(Path(values["directory"]), message, list(collections), _parse_vars(values["variables"]))
@@ -454,7 +460,7 @@ def down(to: int | None, steps: int | None, **kwargs: Any) -> None:
 def _run(direction: str, kwargs: dict[str, Any], **run_kwargs: Any) -> None:
     from milvus_migrate import render
     from milvus_migrate.commands import read_saved_plan, run
-    from milvus_migrate.ops import Direction
+    from milvus_migrate.planning.ops import Direction
 
     fmt, plan_file, dry_run = kwargs.pop("fmt"), kwargs.pop("plan_file"), kwargs.pop("dry_run")
     allow_data_loss, lock_timeout = kwargs.pop("allow_data_loss"), kwargs.pop("lock_timeout")
@@ -645,7 +651,7 @@ def repair(lock_timeout: float, **kwargs: Any) -> None:
 def inspect(collections: tuple[str, ...], output: Path | None, **kwargs: Any) -> None:
     """Write a migration file declaring the live collections (adopt an existing deployment)."""
     from milvus_migrate.commands import inspect as read_live
-    from milvus_migrate.scaffold import write_schema
+    from milvus_migrate.files.scaffold import write_schema
 
     text = _run_async(read_live(_options(kwargs), list(collections)))
     if output is None:

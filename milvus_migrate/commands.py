@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from milvus_migrate import __version__, copy, evolution, executor, history, introspect, loader, lock, planner, runplan
+from milvus_migrate import __version__
 from milvus_migrate.config import DEFAULT_HISTORY_COLLECTION, ConnectionSettings
-from milvus_migrate.connection import Session, connect
 from milvus_migrate.errors import (
     ApplyFailed,
     DataLossRefused,
@@ -23,10 +22,14 @@ from milvus_migrate.errors import (
     StalePlan,
     UnsupportedByServer,
 )
-from milvus_migrate.history import HistoryRecord, HistoryStore
-from milvus_migrate.loader import MigrationSet
-from milvus_migrate.ops import Direction
-from milvus_migrate.state import State
+from milvus_migrate.files import loader
+from milvus_migrate.files.loader import MigrationSet
+from milvus_migrate.milvus import copy, executor, history, introspect, lock
+from milvus_migrate.milvus.connection import Session, connect
+from milvus_migrate.milvus.history import HistoryRecord, HistoryStore
+from milvus_migrate.planning import evolution, planner, runplan
+from milvus_migrate.planning.ops import Direction
+from milvus_migrate.planning.state import State
 
 
 @dataclass(frozen=True)
@@ -579,7 +582,7 @@ def is_own_collection(name: str, options: Options) -> bool:
 
 async def inspect(options: Options, collections: list[str] | None = None) -> str:
     """A migration file declaring the live collections (all but the tool's own, or those named)."""
-    from milvus_migrate import writer
+    from milvus_migrate.files import writer
 
     async with _connect(options) as session:
         every = await introspect.list_collections(session.client, options.settings.timeout)

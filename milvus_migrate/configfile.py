@@ -169,7 +169,7 @@ def _read(path: Path) -> str:
 
 
 def shown(path: Path) -> str:
-    from milvus_migrate.loader import display_path
+    from milvus_migrate.files.loader import display_path
 
     return display_path(path)
 

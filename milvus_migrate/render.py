@@ -7,9 +7,9 @@ from typing import Any
 
 import jinja2
 
-from milvus_migrate.evolution import owner_of
-from milvus_migrate.ops import Direction
-from milvus_migrate.runplan import RunPlan, Step
+from milvus_migrate.planning.evolution import owner_of
+from milvus_migrate.planning.ops import Direction
+from milvus_migrate.planning.runplan import RunPlan, Step
 
 _COLOURS = {"add": "\x1b[32m", "remove": "\x1b[31m", "change": "\x1b[33m", "loud": "\x1b[1;31m", "dim": "\x1b[2m", "title": "\x1b[1m"}
 _RESET = "\x1b[0m"

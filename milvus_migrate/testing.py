@@ -69,7 +69,7 @@ def assert_versions_go_up_and_down(directory: str | Path = "migrations", uri: st
     Up one version at a time (each followed by an empty plan), then down one at a time to nothing
     (each followed by an empty plan of that lower version). Data loss is allowed: the database is new.
     """
-    from milvus_migrate import loader
+    from milvus_migrate.files import loader
 
     versions = loader.load_migrations(directory).versions
     with tempfile.TemporaryDirectory(prefix="milvus-migrate-") as scratch:

@@ -256,7 +256,9 @@ class MilvusServer:
 
     def _wait_ready(self, deadline: float) -> str | None:
         """Poll until ready; return None when ready, else a short reason (exited / timed out)."""
-        from pymilvus import MilvusClient  # lazy: the launcher process must not pay for it
+        from pymilvus import (
+            MilvusClient,  # lazy: the launcher process must not pay for it
+        )
 
         assert self._proc is not None
         health_url = f"http://127.0.0.1:{self.ports['metrics_port']}/healthz"

@@ -65,7 +65,7 @@ async def test_async_twins_run_in_an_application_event_loop(backend, tmp_migrati
 def test_the_api_leaves_the_applications_logging_alone(backend, tmp_migrations):
     import logging
 
-    from milvus_migrate.connection import import_pymilvus
+    from milvus_migrate.milvus.connection import import_pymilvus
 
     import_pymilvus()  # pymilvus sets its own logger's level when first imported; an application configures after
     directory = tmp_migrations("0001_docs.yaml", V1)

@@ -148,9 +148,14 @@ def test_index_without_params_2_3_requires_is_refused_there_and_built_elsewhere(
 
 def test_vector_index_without_metric_type_is_built_with_the_default_metric(backend, cli, tmp_path):
     # Validation will require metric_type; a state built by other means must still never reach Milvus without one.
-    from milvus_migrate import planner
-    from milvus_migrate.capabilities import from_version
-    from milvus_migrate.state import CollectionState, FieldState, IndexState, State
+    from milvus_migrate.planning import planner
+    from milvus_migrate.planning.capabilities import from_version
+    from milvus_migrate.planning.state import (
+        CollectionState,
+        FieldState,
+        IndexState,
+        State,
+    )
 
     docs = CollectionState(
         name="docs",

@@ -22,13 +22,12 @@ from typing import Any
 
 import pytest
 
-from tests.integration.helpers import cli_command, history_rows, unbuffered_env
-
-from milvus_migrate import lock
 from milvus_migrate.config import ConnectionSettings
-from milvus_migrate.connection import connect
 from milvus_migrate.errors import LockHeld, LockLost
-from milvus_migrate.history import applied_by
+from milvus_migrate.milvus import lock
+from milvus_migrate.milvus.connection import connect
+from milvus_migrate.milvus.history import applied_by
+from tests.integration.helpers import cli_command, history_rows, unbuffered_env
 
 pytestmark = pytest.mark.integration
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from milvus_migrate import copy
 from milvus_migrate.config import ConnectionSettings
-from milvus_migrate.connection import connect
-from milvus_migrate.ops import RowMapping
+from milvus_migrate.milvus import copy
+from milvus_migrate.milvus.connection import connect
+from milvus_migrate.planning.ops import RowMapping
 
 pytestmark = pytest.mark.integration
 

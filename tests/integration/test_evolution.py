@@ -230,9 +230,11 @@ def run_until(cli, backend, tmp_migrations, last_op: type, nth: int = 1) -> Path
     """Version 1 with rows, then version 2's plan run only up to its `nth` `last_op`: a killed `up`."""
     import asyncio
 
-    from milvus_migrate import commands, executor, ops
+    from milvus_migrate import commands
     from milvus_migrate.config import ConnectionSettings
-    from milvus_migrate.connection import connect
+    from milvus_migrate.milvus import executor
+    from milvus_migrate.milvus.connection import connect
+    from milvus_migrate.planning import ops
 
     d = tmp_migrations("0001_docs.yaml", V1)
     assert cli("up", directory=d).exit_code == 0
@@ -251,7 +253,7 @@ def run_until(cli, backend, tmp_migrations, last_op: type, nth: int = 1) -> Path
 
 
 def test_up_finishes_a_switch_interrupted_between_the_renames(cli, backend, tmp_migrations):
-    from milvus_migrate import ops
+    from milvus_migrate.planning import ops
 
     # The run "dies" right after the old collection stepped aside: the name is missing.
     d = run_until(cli, backend, tmp_migrations, ops.RenameCollection)
@@ -274,7 +276,7 @@ def test_up_finishes_a_switch_interrupted_between_the_renames(cli, backend, tmp_
 
 
 def test_rerun_after_a_copy_interrupted_before_the_switch_starts_it_over(cli, backend, tmp_migrations):
-    from milvus_migrate import ops
+    from milvus_migrate.planning import ops
 
     d = run_until(cli, backend, tmp_migrations, ops.CopyRows)
     assert backend.collections() == ["docs", "docs__mm_shadow"]
@@ -323,7 +325,7 @@ def test_down_copies_back_and_prune_frees_the_backup_names_for_the_next_up(cli, 
 
 
 def test_up_moves_back_the_aliases_of_a_switch_interrupted_before_its_alias_moves(cli, backend, tmp_migrations):
-    from milvus_migrate import ops
+    from milvus_migrate.planning import ops
 
     d = run_until(cli, backend, tmp_migrations, ops.RenameCollection, nth=2)
     assert backend.collections() == ["docs", "docs__mm_backup_v1"]

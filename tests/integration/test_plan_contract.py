@@ -267,7 +267,7 @@ async def test_up_stops_before_a_step_whose_collections_changed_under_it(backend
     from milvus_migrate import aio
     from milvus_migrate.commands import run
     from milvus_migrate.errors import PlanDiverged
-    from milvus_migrate.ops import Direction
+    from milvus_migrate.planning.ops import Direction
 
     directory = tmp_migrations("0001_docs.yaml", V1, "0002_alias.yaml", V2)
     options = aio.options(directory, uri=backend.uri, db_name=backend.db_name, timeout=60)

@@ -1,7 +1,7 @@
 """Round-trip property: a collection built by hand exactly as declared plans no change; one edit plans one change.
 
 Each declaration is created with the synchronous MilvusClient the way a user would write it (never through
-milvus_migrate.executor), in the styles the pymilvus docs show: index params flat (`params={"nlist": 16}`),
+milvus_migrate.milvus.executor), in the styles the pymilvus docs show: index params flat (`params={"nlist": 16}`),
 as keywords (`nlist=16`) or nested (`params={"params": {...}}`), indexes passed to create_index or to
 `create_collection(index_params=…)`, functions with descriptions, several aliases at once. milvus-migrate then
 reads it back through `plan --format json`. Declarations are generated within what the backend under test

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from milvus_migrate.state import CollectionState, FieldState, FunctionState, IndexState, LoadState, State
+from milvus_migrate.planning.state import (
+    CollectionState,
+    FieldState,
+    FunctionState,
+    IndexState,
+    LoadState,
+    State,
+)
 
 LoadShape = bool | LoadState | dict[str, Any] | None
 

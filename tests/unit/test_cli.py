@@ -243,7 +243,7 @@ def test_every_option_has_help():
 
 def test_repository_migrations_point_at_the_committed_schema():
     """Editors resolve '$schema=' relative to the file: it must exist there and be the current schema."""
-    from milvus_migrate.spec import json_schema
+    from milvus_migrate.files.spec import json_schema
 
     for path in sorted((REPO / "migrations").glob("*.yaml")):
         first = path.read_text(encoding="utf-8").splitlines()[0]

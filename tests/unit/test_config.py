@@ -6,7 +6,7 @@ import pytest
 from pydantic import SecretStr
 
 from milvus_migrate.config import ConnectionSettings, redact, redact_uri
-from milvus_migrate.connection import _client_kwargs
+from milvus_migrate.milvus.connection import _client_kwargs
 
 
 def test_tls_options_are_passed_to_pymilvus():

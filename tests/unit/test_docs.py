@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from milvus_migrate import capabilities, planner, spec
-from milvus_migrate.loader import fold, load_migrations
+from milvus_migrate.files import spec
+from milvus_migrate.files.loader import fold, load_migrations
+from milvus_migrate.planning import capabilities, planner
 
 ROOT = Path(__file__).resolve().parents[2]
 FILE_FORMAT = ROOT / "docs" / "file-format.md"

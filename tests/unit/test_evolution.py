@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import pytest
-from tests.unit.factories import bm25, collection, hnsw, loaded, pk, scalar, sparse, state, vec
 
-from milvus_migrate import capabilities, evolution, ops, planner
-from milvus_migrate.evolution import Kind
-from milvus_migrate.ops import Phase
-from milvus_migrate.state import CollectionState, FieldState
+from milvus_migrate.planning import capabilities, evolution, ops, planner
+from milvus_migrate.planning.evolution import Kind
+from milvus_migrate.planning.ops import Phase
+from milvus_migrate.planning.state import CollectionState, FieldState
+from tests.unit.factories import (
+    bm25,
+    collection,
+    hnsw,
+    loaded,
+    pk,
+    scalar,
+    sparse,
+    state,
+    vec,
+)
 
 LITE = capabilities.lite()
 MILVUS_2_3 = capabilities.server_2_3()

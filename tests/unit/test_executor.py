@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from milvus_migrate import capabilities, executor, ops
 from milvus_migrate.config import ConnectionSettings
-from milvus_migrate.connection import Session
+from milvus_migrate.milvus import executor
+from milvus_migrate.milvus.connection import Session
+from milvus_migrate.planning import capabilities, ops
 
 
 class RecordingClient:

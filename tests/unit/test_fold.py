@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from milvus_migrate.loader import collection_at, fold, load_migrations
-from milvus_migrate.state import CollectionState, IndexState, LoadState, State
+from milvus_migrate.files.loader import collection_at, fold, load_migrations
+from milvus_migrate.planning.state import CollectionState, IndexState, LoadState, State
 
 
 def declaration(name: str = "docs", dim: int = 8, extra: str = "", extra_fields: str = "", index: str = "metric_type: L2") -> str:

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from milvus_migrate.errors import SpecError
-from milvus_migrate.loader import collection_at, fold, load_migrations
-from milvus_migrate.spec import ELEMENT_TYPES, FIELD_TYPES
+from milvus_migrate.files.loader import collection_at, fold, load_migrations
+from milvus_migrate.files.spec import ELEMENT_TYPES, FIELD_TYPES
 
 FUZZ = settings(
     max_examples=200,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from milvus_migrate import capabilities, introspect
-from milvus_migrate.state import FieldState
+from milvus_migrate.milvus import introspect
+from milvus_migrate.planning import capabilities
+from milvus_migrate.planning.state import FieldState
 
 FIELDS = (FieldState(name="v", type="FLOAT_VECTOR", dim=8),)
 # describe_index of IVF_FLAT built with add_index(..., params={"nlist": 1024}) (measured, both backends).

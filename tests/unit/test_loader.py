@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from milvus_migrate.errors import SpecError
-from milvus_migrate.loader import MAX_FILE_BYTES, fold, load_migrations
+from milvus_migrate.files.loader import MAX_FILE_BYTES, fold, load_migrations
 
 VALID = """\
 description: Create the docs collection

@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
-from milvus_migrate import capabilities, executor, lock, ops
 from milvus_migrate.config import ConnectionSettings
-from milvus_migrate.connection import Session
 from milvus_migrate.errors import LockHeld, LockLost
+from milvus_migrate.milvus import executor, lock
+from milvus_migrate.milvus.connection import Session
+from milvus_migrate.planning import capabilities, ops
 
 
 class Clock:

@@ -5,6 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from milvus_migrate.errors import UnsupportedByServer
+from milvus_migrate.planning import capabilities, ops, planner
+from milvus_migrate.planning.ops import Phase
+from milvus_migrate.planning.state import CollectionState, IndexState, LoadState, State
 from tests.unit.factories import (
     autoindex,
     bm25,
@@ -19,13 +26,6 @@ from tests.unit.factories import (
     state,
     vec,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from milvus_migrate import capabilities, ops, planner
-from milvus_migrate.errors import UnsupportedByServer
-from milvus_migrate.ops import Phase
-from milvus_migrate.state import CollectionState, IndexState, LoadState, State
 
 LITE = capabilities.lite()
 MILVUS_2_3 = capabilities.server_2_3()
@@ -822,7 +822,7 @@ def test_removed_property_is_kept_on_2_3_with_a_warning():
 
 _DETERMINISM = """
 import json, sys
-from milvus_migrate import capabilities, planner
+from milvus_migrate.planning import capabilities, planner
 from tests.unit.factories import collection, hnsw, loaded, pk, state, vec
 names = ["a", "gone", "b", "c", "d"]
 if sys.argv[1] == "reversed":

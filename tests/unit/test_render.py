@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from milvus_migrate import capabilities, render, runplan
-from milvus_migrate.ops import Direction
-from milvus_migrate.runplan import RunPlan
+from milvus_migrate import render
+from milvus_migrate.planning import capabilities, runplan
+from milvus_migrate.planning.ops import Direction
+from milvus_migrate.planning.runplan import RunPlan
 from tests.unit.factories import change, collection, hnsw, pk, scalar, state, vec
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -1,4 +1,4 @@
-"""The one retry policy (milvus_migrate/retry.py), run on a fake clock: no server, no real waiting."""
+"""The one retry policy (milvus_migrate/milvus/retry.py), run on a fake clock: no server, no real waiting."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import grpc
 import pytest
 from pymilvus.exceptions import MilvusException
 
-from milvus_migrate import retry
+from milvus_migrate.milvus import retry
 
 
 class FakeTime:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from milvus_migrate.errors import SpecError
-from milvus_migrate.loader import fold, load_migrations
+from milvus_migrate.files.loader import fold, load_migrations
 
 BAD_INPUTS = Path(__file__).parent / "bad_inputs"
 CASES = sorted(p.name for p in BAD_INPUTS.iterdir() if p.is_dir())

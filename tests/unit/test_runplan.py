@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from milvus_migrate import capabilities, planner, runplan
-from milvus_migrate.errors import ChecksumMismatch, HistoryError, MigrateError, OutOfOrderMigration
-from milvus_migrate.ops import Direction
-from milvus_migrate.simulate import simulate
-from milvus_migrate.state import State
+from milvus_migrate.errors import (
+    ChecksumMismatch,
+    HistoryError,
+    MigrateError,
+    OutOfOrderMigration,
+)
+from milvus_migrate.planning import capabilities, planner, runplan
+from milvus_migrate.planning.ops import Direction
+from milvus_migrate.planning.simulate import simulate
+from milvus_migrate.planning.state import State
 from tests.unit.factories import collection, hnsw, pk, scalar, state, vec
 
 CAPS = capabilities.server_2_3()

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from milvus_migrate import capabilities, ops, planner
-from milvus_migrate.runplan import managed_part
-from milvus_migrate.simulate import simulate
-from milvus_migrate.state import CollectionState, IndexState, LoadState, State
+from milvus_migrate.planning import capabilities, ops, planner
+from milvus_migrate.planning.runplan import managed_part
+from milvus_migrate.planning.simulate import simulate
+from milvus_migrate.planning.state import CollectionState, IndexState, LoadState, State
 from tests.unit.factories import collection, hnsw, index, loaded, pk, scalar, state, vec
 
 PROFILES = {

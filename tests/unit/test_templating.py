@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from milvus_migrate.errors import SpecError
-from milvus_migrate.loader import fold, load_migrations
-from milvus_migrate.templating import RenderError, render
+from milvus_migrate.files.loader import fold, load_migrations
+from milvus_migrate.files.templating import RenderError, render
 
 FIELDS = """\
 collections:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from milvus_migrate import loader
 from milvus_migrate.errors import MigrateError
-from milvus_migrate.spec import json_schema
+from milvus_migrate.files import loader
+from milvus_migrate.files.spec import json_schema
 
 SCHEMA_FILE = "milvus-migrate.schema.json"
 

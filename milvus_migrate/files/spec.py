@@ -6,7 +6,7 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from milvus_migrate.state import (
+from milvus_migrate.planning.state import (
     CollectionState,
     FieldState,
     FunctionState,

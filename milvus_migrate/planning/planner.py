@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from milvus_migrate import evolution, ops
-from milvus_migrate.capabilities import Capabilities
 from milvus_migrate.errors import UnsupportedByServer
-from milvus_migrate.ops import Phase
-from milvus_migrate.state import AUTOINDEX, CollectionState, IndexState, LoadState, State
-
+from milvus_migrate.planning import evolution, ops
+from milvus_migrate.planning.capabilities import Capabilities
+from milvus_migrate.planning.ops import Phase
+from milvus_migrate.planning.state import (
+    AUTOINDEX,
+    CollectionState,
+    IndexState,
+    LoadState,
+    State,
+)
 
 
 def plan(

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from milvus_migrate import capabilities, retry
-from milvus_migrate.capabilities import Capabilities
 from milvus_migrate.config import ConnectionSettings
 from milvus_migrate.errors import ConnectionFailed
+from milvus_migrate.milvus import retry
+from milvus_migrate.planning import capabilities
+from milvus_migrate.planning.capabilities import Capabilities
 
 # The first call after connecting (get_server_version) is bounded by this, so a dead URI fails fast.
 CONNECT_TIMEOUT = 15.0

@@ -16,9 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from milvus_migrate import evolution, introspect
-from milvus_migrate.capabilities import Capabilities
-from milvus_migrate.ops import RowMapping
+from milvus_migrate.milvus import introspect
+from milvus_migrate.planning import evolution
+from milvus_migrate.planning.capabilities import Capabilities
+from milvus_migrate.planning.ops import RowMapping
 
 # Milvus refuses a query whose limit (+ offset) exceeds 16384 (quotaAndLimits maxQueryResultWindow).
 MAX_QUERY_LIMIT = 16384

@@ -12,9 +12,15 @@ from typing import Any
 
 import yaml
 
-from milvus_migrate.capabilities import Capabilities
-from milvus_migrate.spec import CollectionSpec, FieldSpec
-from milvus_migrate.state import AUTOINDEX, CollectionState, FieldState, IndexState, State
+from milvus_migrate.files.spec import CollectionSpec, FieldSpec
+from milvus_migrate.planning.capabilities import Capabilities
+from milvus_migrate.planning.state import (
+    AUTOINDEX,
+    CollectionState,
+    FieldState,
+    IndexState,
+    State,
+)
 
 SCHEMA_COMMENT = "# yaml-language-server: $schema=./milvus-migrate.schema.json"
 # Server defaults a person leaves out; written only when a collection differs.

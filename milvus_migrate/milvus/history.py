@@ -11,9 +11,10 @@ import socket
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from milvus_migrate import __version__, retry
+from milvus_migrate import __version__
 from milvus_migrate.errors import HistoryError
-from milvus_migrate.ops import Direction
+from milvus_migrate.milvus import retry
+from milvus_migrate.planning.ops import Direction
 
 # Milvus needs a vector field and an index before it can query a collection: a 2-d placeholder.
 _PLACEHOLDER_VECTOR = [0.0, 0.0]

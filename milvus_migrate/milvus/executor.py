@@ -9,10 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from milvus_migrate import copy, evolution, ops, retry
-from milvus_migrate.connection import Session
-from milvus_migrate.ops import Operation, Phase
-from milvus_migrate.state import CollectionState, FieldState
+from milvus_migrate.milvus import copy, retry
+from milvus_migrate.milvus.connection import Session
+from milvus_migrate.planning import evolution, ops
+from milvus_migrate.planning.ops import Operation, Phase
+from milvus_migrate.planning.state import CollectionState, FieldState
 
 _ALIAS_OPS = (ops.CreateAlias, ops.AlterAlias, ops.DropAlias)
 # Operations from this phase on span collections (aliases move between them; drops wait for the moves).

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from milvus_migrate import ops
-from milvus_migrate.capabilities import Capabilities
-from milvus_migrate.ops import Phase
-from milvus_migrate.state import CollectionState, FieldState
+from milvus_migrate.planning import ops
+from milvus_migrate.planning.capabilities import Capabilities
+from milvus_migrate.planning.ops import Phase
+from milvus_migrate.planning.state import CollectionState, FieldState
 
 # Field attributes whose change Milvus cannot make in place on every backend.
 SCHEMA_ATTRIBUTES = (

@@ -41,7 +41,7 @@ BACKOFF = Backoff()
 
 def is_unreachable(exc: BaseException) -> bool:
     """Whether `exc` says the server could not be reached (worth retrying), not that it refused the call."""
-    from milvus_migrate.connection import import_pymilvus
+    from milvus_migrate.milvus.connection import import_pymilvus
 
     import_pymilvus()  # with MILVUS_URI hidden: this may be the first import of pymilvus (an error before connecting)
     import grpc

@@ -13,12 +13,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from milvus_migrate import evolution, planner
-from milvus_migrate.capabilities import Capabilities
-from milvus_migrate.errors import ChecksumMismatch, HistoryError, MigrateError, OutOfOrderMigration
-from milvus_migrate.ops import Direction, Operation, Plan
-from milvus_migrate.simulate import simulate
-from milvus_migrate.state import State
+from milvus_migrate.errors import (
+    ChecksumMismatch,
+    HistoryError,
+    MigrateError,
+    OutOfOrderMigration,
+)
+from milvus_migrate.planning import evolution, planner
+from milvus_migrate.planning.capabilities import Capabilities
+from milvus_migrate.planning.ops import Direction, Operation, Plan
+from milvus_migrate.planning.simulate import simulate
+from milvus_migrate.planning.state import State
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,17 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from milvus_migrate import retry
-from milvus_migrate.capabilities import Capabilities
-from milvus_migrate.state import AUTOINDEX, CollectionState, FieldState, FunctionState, IndexState, LoadState, State
+from milvus_migrate.milvus import retry
+from milvus_migrate.planning.capabilities import Capabilities
+from milvus_migrate.planning.state import (
+    AUTOINDEX,
+    CollectionState,
+    FieldState,
+    FunctionState,
+    IndexState,
+    LoadState,
+    State,
+)
 
 # describe_index keys that are bookkeeping, not build parameters.
 _INDEX_INFO_KEYS = {

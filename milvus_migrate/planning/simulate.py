@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from milvus_migrate import ops
-from milvus_migrate.state import CollectionState, LoadState, State
+from milvus_migrate.planning import ops
+from milvus_migrate.planning.state import CollectionState, LoadState, State
 
 
 def simulate(state: State, operations: Iterable[ops.Operation]) -> State:

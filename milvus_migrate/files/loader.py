@@ -12,10 +12,17 @@ from typing import Any
 
 import pydantic
 
-from milvus_migrate import positions, rules, templating
 from milvus_migrate.errors import Problem, SpecError, describe_value, did_you_mean
-from milvus_migrate.spec import CollectionSpec, FieldSpec, FunctionSpec, IndexSpec, LoadSpec, MigrationFile
-from milvus_migrate.state import State
+from milvus_migrate.files import positions, rules, templating
+from milvus_migrate.files.spec import (
+    CollectionSpec,
+    FieldSpec,
+    FunctionSpec,
+    IndexSpec,
+    LoadSpec,
+    MigrationFile,
+)
+from milvus_migrate.planning.state import State
 
 FILE_NAME = re.compile(r"^(?P<version>\d+)_(?P<slug>[A-Za-z0-9][A-Za-z0-9_\-]*)\.ya?ml$")
 MAX_FILE_BYTES = 1024 * 1024

@@ -42,10 +42,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from milvus_migrate.capabilities import Capabilities
 from milvus_migrate.errors import LockHeld, LockLost
-from milvus_migrate.history import applied_by, now
-from milvus_migrate.introspect import aliases_of
+from milvus_migrate.milvus.history import applied_by, now
+from milvus_migrate.milvus.introspect import aliases_of
+from milvus_migrate.planning.capabilities import Capabilities
 
 _PREFIX = "milvus_migrate."
 _HOLDER, _PID, _SINCE, _HOST = f"{_PREFIX}holder", f"{_PREFIX}pid", f"{_PREFIX}since", f"{_PREFIX}host_id"

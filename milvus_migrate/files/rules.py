@@ -8,8 +8,15 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from milvus_migrate.errors import describe_value, did_you_mean
-from milvus_migrate.spec import DENSE_VECTOR_TYPES, VECTOR_TYPES, CollectionSpec, FieldSpec, MigrationFile, ignored_params
-from milvus_migrate.state import canonical_index_type
+from milvus_migrate.files.spec import (
+    DENSE_VECTOR_TYPES,
+    VECTOR_TYPES,
+    CollectionSpec,
+    FieldSpec,
+    MigrationFile,
+    ignored_params,
+)
+from milvus_migrate.planning.state import canonical_index_type
 
 # Milvus: names start with a letter or underscore, then letters, digits, underscores; at most 255.
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 from typing import Any, ClassVar
 
-from milvus_migrate.state import CollectionState, FieldState, IndexState
+from milvus_migrate.planning.state import CollectionState, FieldState, IndexState
 
 
 class Phase(IntEnum):

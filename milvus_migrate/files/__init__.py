@@ -1,0 +1,1 @@
+"""Migration files: YAML specs, templating, loading and validation, scaffolding and writing files."""

@@ -1,0 +1,1 @@
+"""Talking to Milvus: connecting, reading state, executing plans, copying rows, history and the lock."""
