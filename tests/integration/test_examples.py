@@ -63,3 +63,14 @@ def test_blue_green_moves_the_alias_forward_back_and_forward(backend: Backend) -
     assert "down: the database is at version 2" in out and "up refused: the plan would lose data" in out, out
     assert "status: version 4 of 4, up to date: True" in out, out
     assert "docs_blue" not in backend.collections() and "docs_green" in backend.collections()
+
+
+def test_environments_pick_their_target_from_the_configuration_file(backend: Backend) -> None:
+    prod = ["--prod-uri", backend.uri, "--prod-db-name", backend.db_name] if not backend.is_lite else []
+    out = _example("environments", *prod).stdout
+    assert "(environment dev of milvus-migrate.toml)" in out and "dev.db" in out, out
+    assert "dev: version 1, up to date: True, dev.db exists: True" in out, out
+    assert "takes its token from $MILVUS_PROD_TOKEN, which is not set" in out, out
+    if not backend.is_lite:
+        assert "prod: version 1, up to date: True, backend: Milvus 2.3.5" in out, out
+        assert f"at {backend.uri}, database {backend.db_name} (environment prod of milvus-migrate.toml)" in out, out
