@@ -426,6 +426,9 @@ def _run_options(command: Callable) -> Callable:
                            help="Apply exactly this saved plan (from 'plan --out'), or refuse if it is stale.")(command)  # fmt: skip
     command = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
                            help="Output: text, or json (what ran, what failed, what did not run).")(command)  # fmt: skip
+    command = click.option("--events", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                           help="Append every operation's start, progress, end and each recorded version to FILE "
+                                "as JSON lines, as they happen (for dashboards and tests).")(command)  # fmt: skip
     return command
 
 
@@ -462,17 +465,24 @@ def _run(direction: str, kwargs: dict[str, Any], **run_kwargs: Any) -> None:
     from milvus_migrate.commands import read_saved_plan, run
     from milvus_migrate.planning.ops import Direction
 
-    fmt, plan_file, dry_run = kwargs.pop("fmt"), kwargs.pop("plan_file"), kwargs.pop("dry_run")
+    fmt, plan_file, dry_run, events_path = kwargs.pop("fmt"), kwargs.pop("plan_file"), kwargs.pop("dry_run"), kwargs.pop("events")
     allow_data_loss, lock_timeout = kwargs.pop("allow_data_loss"), kwargs.pop("lock_timeout")
     if plan_file is not None and (run_kwargs["to"] is not None or run_kwargs.get("steps") is not None):
         raise click.UsageError("--plan runs the saved plan's steps: leave out --to and --steps")
     verbose = kwargs.get("verbose", 0)
     options = _options(kwargs, lock_timeout)
     saved = read_saved_plan(plan_file) if plan_file is not None else None
-    progress = _Progress(verbose, live=sys.stderr.isatty())
+    try:
+        events = events_path.open("a", encoding="utf-8") if events_path is not None else None
+    except OSError as exc:
+        raise MigrateError(f"cannot write the events file {events_path}: {exc.strerror or exc}") from None
+    progress = _Progress(verbose, live=sys.stderr.isatty(), events=events)
 
     def step_done(done: Any) -> None:
         # Printed as each version is recorded: when a later version fails, the earlier ones were shown.
+        if events is not None:
+            progress.record({"event": "recorded", "version": done.step.version, "name": done.step.name,
+                              "direction": done.step.direction.value, "to_version": done.step.to_version})  # fmt: skip
         with progress.lock:
             progress.clear()
             step = done.step
@@ -491,6 +501,8 @@ def _run(direction: str, kwargs: dict[str, Any], **run_kwargs: Any) -> None:
         raise
     finally:
         progress.close()
+        if events is not None:
+            events.close()
     if fmt == "json":
         click.echo(json.dumps(report.to_json(), indent=2))
         return
@@ -511,10 +523,11 @@ def _run(direction: str, kwargs: dict[str, Any], **run_kwargs: Any) -> None:
 class _Progress:
     """Prints each finished operation; on a TTY also keeps one live line naming what is still running."""
 
-    def __init__(self, verbose: int, live: bool):
+    def __init__(self, verbose: int, live: bool, events: Any = None):
         import threading
 
         self.verbose, self.live = verbose, live
+        self.events = events  # a text file: every executor event and recorded step as a JSON line (--events)
         self.running: dict[int, tuple[str, float]] = {}
         self.tenths: dict[int, int] = {}  # copy operation -> tenths of its rows already reported
         self.lock = threading.Lock()
@@ -525,23 +538,32 @@ class _Progress:
     def __call__(self, event: Any) -> None:
         import time
 
+        from milvus_migrate.milvus.executor import EventKind
+
+        if self.events is not None:
+            self.record(event.to_json())
         with self.lock:
             self.clear()
-            if event.kind == "start":
+            if event.kind is EventKind.START:
                 self.running[id(event.op)] = (event.op.describe(), time.monotonic())
                 if self.verbose:
                     click.echo(f"  … {event.op.describe()}", err=True)
                 return
-            if event.kind == "progress":
+            if event.kind is EventKind.PROGRESS:
                 self._rows(event)
                 return
             self.running.pop(id(event.op), None)
-            if event.kind == "done":
+            if event.kind is EventKind.DONE:
                 click.echo(f"  {event.op.category.value} {event.op.describe()} ({event.seconds:.1f} s)", err=True)
                 if self.verbose:
                     click.echo(f"      why: {event.op.reason}", err=True)
-            elif event.kind == "failed":
+            elif event.kind is EventKind.FAILED:
                 click.echo(f"  ! {event.op.describe()} failed: {event.message}", err=True)
+
+    def record(self, line: dict[str, Any]) -> None:
+        """One JSON line in the --events file, written at once (a watcher may act on it)."""
+        self.events.write(json.dumps(line) + "\n")
+        self.events.flush()
 
     def _rows(self, event: Any) -> None:
         """A copy's progress: on the live line on a TTY, else one line per 10 %."""

@@ -7,6 +7,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from milvus_migrate.milvus import copy, retry
@@ -20,16 +21,37 @@ _ALIAS_OPS = (ops.CreateAlias, ops.AlterAlias, ops.DropAlias)
 _BARRIER_PHASES = (Phase.ATTACH_ALIASES, Phase.DROP_COLLECTIONS)
 
 
+class EventKind(str, Enum):
+    """What happened to an operation."""
+
+    START = "start"
+    DONE = "done"
+    FAILED = "failed"
+    PROGRESS = "progress"  # a copy moved rows
+
+
 @dataclass(frozen=True)
 class Event:
-    """Progress of one operation: kind is 'start', 'done' or 'failed'."""
+    """Progress of one operation."""
 
-    kind: str  # also 'progress' while a copy runs: rows done of total (None: unknown)
+    kind: EventKind
     op: Operation
     seconds: float = 0.0
     message: str = ""
-    done: int = 0
+    done: int = 0  # PROGRESS of a copy: rows done of total (None: unknown)
     total: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """A line of `up --events FILE`."""
+        out: dict[str, Any] = {"event": self.kind.value, "op": self.op.op, "collection": self.op.collection_name,
+                               "description": self.op.describe()}  # fmt: skip
+        if self.kind in (EventKind.DONE, EventKind.FAILED):
+            out["seconds"] = round(self.seconds, 3)
+        if self.kind is EventKind.FAILED:
+            out["message"] = self.message
+        if self.kind is EventKind.PROGRESS:
+            out.update(done=self.done, total=self.total)
+        return out
 
 
 EventHandler = Callable[[Event], None]
@@ -133,7 +155,7 @@ class _Runner:
             if self.stop.is_set() or not self.guarded():
                 self.result.not_run.append(op)
                 return False
-            self.on_event(Event("start", op))
+            self.on_event(Event(EventKind.START, op))
             started = time.monotonic()
             try:
                 await self.execute_with_retries(op)
@@ -144,10 +166,10 @@ class _Runner:
                 message = self.session.settings.scrub(error_message(exc))
                 self.result.failures.append((op, message))
                 self.stop.set()
-                self.on_event(Event("failed", op, time.monotonic() - started, message))
+                self.on_event(Event(EventKind.FAILED, op, time.monotonic() - started, message))
                 return False
             self.result.ran.append(op)
-            self.on_event(Event("done", op, time.monotonic() - started))
+            self.on_event(Event(EventKind.DONE, op, time.monotonic() - started))
             return True
 
     def _exclusive(self, op: Operation) -> Any:
@@ -260,7 +282,7 @@ class _Runner:
             await self.check_backup_name_free(op.backup)
 
         def progress(done: int, total: int | None) -> None:
-            self.on_event(Event("progress", op, done=done, total=total))
+            self.on_event(Event(EventKind.PROGRESS, op, done=done, total=total))
 
         self.copies[op.collection_name] = await copy.copy_rows(
             self.session.client, op.collection_name, op.target, op.mapping, self.session.caps,

@@ -1,10 +1,9 @@
 """An `up` SIGKILLed at several points, then rerun, converges with a consistent history and keeps data.
 
 Each case applies version 1 and inserts rows into `docs`, then runs `milvus-migrate up -v` (versions
-2 and 3) in its own process and SIGKILLs it when a chosen progress line appears on its output.
-With -v the CLI prints "  … <operation>" when an operation starts, "  + / ~ <operation> (N s)"
-when it is done and "applied 000N_…" once a version is recorded, so a start line kills *during*
-that operation and an "applied" line kills between versions.
+2 and 3) in its own process and SIGKILLs it when the executor reports a chosen event (`up --events`,
+read through a named pipe as it is written): a "start" event kills *during* that operation, a "done"
+event after it, and a "recorded" event between versions.
 
 A SIGKILLed run cannot release the deployment lock; the rerun takes it over with no `unlock`
 (its holder is a dead process on this host; test_concurrency.py covers holders it cannot see die,
@@ -18,17 +17,14 @@ CLI in-process (CliRunner) for the checks and the rerun.
 from __future__ import annotations
 
 import json
-import queue
 import subprocess
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.helpers import cli_command, history_rows, unbuffered_env
+from tests.integration.helpers import at, cli_command, history_rows, run_until_event, unbuffered_env
 
 pytestmark = pytest.mark.integration
 
@@ -80,17 +76,17 @@ V3 = (
 ADDED = {1: {"docs": {"embedding"}}, 2: {"notes": {"vec"}}, 3: {"tags": {"vec", "tag"}}}
 DOCS_ROWS = 300
 
-# (progress line prefix to kill at, versions that may be recorded when the kill lands)
+# (executor event to kill at, versions that may be recorded when the kill lands)
 KILL_POINTS = {
-    "during-create-collection": ("  … create collection notes", [[1]]),
-    "during-index-build": ("  … create index vec on notes", [[1]]),
-    "during-load": ("  … load notes", [[1]]),
+    "during-create-collection": (at("start", "create_collection", "notes"), [[1]]),
+    "during-index-build": (at("start", "create_index", "notes"), [[1]]),
+    "during-load": (at("start", "load_collection", "notes"), [[1]]),
     # v2's operations all finished; its history record may or may not have been written.
-    "after-ops-before-record": ("  ~ load notes (", [[1], [1, 2]]),
-    # v2 recorded (the CLI prints "applied …" as each version is recorded), v3 not started.
-    "between-versions": ("applied 0002_notes", [[1, 2]]),
+    "after-ops-before-record": (at("done", "load_collection", "notes"), [[1], [1, 2]]),
+    # v2 recorded, v3 not started.
+    "between-versions": (at("recorded", version=2), [[1, 2]]),
     # two index builds of the last version in flight at once.
-    "during-last-version-index-builds": ("  … create index vec on tags", [[1, 2]]),
+    "during-last-version-index-builds": (at("start", "create_index", "tags"), [[1, 2]]),
 }
 
 
@@ -105,37 +101,14 @@ def crash_set(tmp_migrations: Callable[..., Path]) -> Path:
 
 
 
-def _up_killed_at(backend: Any, directory: Path, prefix: str) -> tuple[int, str]:
-    """Run `up -v` and SIGKILL it as soon as a line starting with `prefix` appears; (pid, output so far)."""
-    proc = subprocess.Popen(
-        cli_command(backend, directory, "up", "-v"),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=unbuffered_env(),
-    )  # fmt: skip
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
-    seen: list[str] = []
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            if line is None:
-                raise AssertionError(f"`up` ended before printing {prefix!r}:\n{''.join(seen)}")
-            seen.append(line)
-            if line.startswith(prefix):
-                proc.kill()
-                break
-    finally:
-        proc.kill()
-        returncode = proc.wait(30)
-    assert returncode == -9, f"`up` was not killed while running (exit {returncode}):\n{''.join(seen)}"
-    return proc.pid, "".join(seen)
+def _up_killed_at(backend: Any, directory: Path, point: Callable[[dict[str, Any]], bool]) -> tuple[int, str]:
+    """Run `up -v` and SIGKILL it as soon as the executor reports the event `point`; (pid, output so far)."""
+    proc, output = run_until_event(
+        cli_command(backend, directory, "up", "-v"), point, directory.parent / "events.jsonl", lambda p: p.kill()
+    )
+    returncode = proc.wait(30)
+    assert returncode == -9, f"`up` was not killed while running (exit {returncode}):\n{output}"
+    return proc.pid, output
 
 
 def _count(backend: Any, client: Any, collection: str) -> int:
@@ -160,7 +133,7 @@ def _assert_versions_applied(backend: Any, versions: list[int]) -> None:
 
 @pytest.mark.parametrize("point", list(KILL_POINTS))
 def test_up_killed_then_rerun_converges(backend, cli, crash_set, point):
-    prefix, may_be_recorded = KILL_POINTS[point]
+    event, may_be_recorded = KILL_POINTS[point]
     first = cli("up", "--to", "1", directory=crash_set)
     assert first.exit_code == 0, first.output
     client = backend.client()
@@ -169,7 +142,7 @@ def test_up_killed_then_rerun_converges(backend, cli, crash_set, point):
     assert _count(backend, client, "docs") == DOCS_ROWS
     backend.release_lite()  # Lite: let the `up` process open the file
 
-    pid, output = _up_killed_at(backend, crash_set, prefix)
+    pid, output = _up_killed_at(backend, crash_set, event)
 
     # The killed process is gone; the rest runs in this process (on Lite too: the file is free now).
     # What a crash leaves: a history prefix in which every recorded version is complete.

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.integration.helpers import at
+
 pytestmark = pytest.mark.integration
 
 ROWS, IN_P1 = 2000, 1200
@@ -338,12 +340,12 @@ def test_up_moves_back_the_aliases_of_a_switch_interrupted_before_its_alias_move
     assert cli("plan", "--detailed-exitcode", directory=d).exit_code == 0
 
 
-# Kill points of a copy (progress lines of `up -v`; a "(" ends the line of a finished operation).
+# Kill points of a copy: events of the executor (`up --events`).
 COPY_KILL_POINTS = {
-    "during-the-copy": "  … copy ~2,000 rows of docs into docs__mm_shadow: ",
-    "during-the-shadow-index-build": "  … create index embedding on docs__mm_shadow",
-    "between-the-renames": "  ~ rename collection docs → docs__mm_backup_v1 (",
-    "before-the-alias-moves": "  ~ release docs__mm_backup_v1 (",
+    "during-the-copy": at("progress", "copy_rows", "docs"),
+    "during-the-shadow-index-build": at("start", "create_index", "docs__mm_shadow"),
+    "between-the-renames": at("done", "rename_collection", "docs"),
+    "before-the-alias-moves": at("done", "release_collection", "docs__mm_backup_v1"),
 }
 
 
