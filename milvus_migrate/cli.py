@@ -567,10 +567,16 @@ class _Progress:
 
     def _rows(self, event: Any) -> None:
         """A copy's progress: on the live line on a TTY, else one line per 10 %."""
+        import time
+
         done, total = event.done, event.total
         text = f"{event.op.describe()}: {done:,}" + (f"/{total:,} rows" if total else " rows")
         if self.live:
-            since = self.running.get(id(event.op), ("", 0.0))[1]
+            since = self.running.get(id(event.op), ("", time.monotonic()))[1]
+            rate = done / max(time.monotonic() - since, 1e-3)
+            text += f", {rate:,.0f} rows/s"
+            if total and rate > 0:
+                text += f", ETA {max(total - done, 0) / rate:.0f} s"
             self.running[id(event.op)] = (text, since)
         elif total:
             tenth = min(done * 10 // total, 10)

@@ -64,6 +64,7 @@ class ApplyResult:
     ran: list[Operation] = field(default_factory=list)
     failures: list[tuple[Operation, str]] = field(default_factory=list)
     not_run: list[Operation] = field(default_factory=list)
+    rows_copied: dict[str, int] = field(default_factory=dict)  # collection -> rows its copy carried over
 
     @property
     def ok(self) -> bool:
@@ -92,6 +93,7 @@ class ApplyResult:
             "ran": [op.to_json() for op in self.ran],
             "failed": [{**op.to_json(), "message": reason} for op, reason in self.failures],
             "not_run": [op.to_json() for op in self.not_run],
+            "rows_copied": dict(self.rows_copied),
         }
 
 
@@ -288,6 +290,7 @@ class _Runner:
             self.session.client, op.collection_name, op.target, op.mapping, self.session.caps,
             concurrency=self.concurrency, timeout=self.timeout, on_progress=progress,
         )  # fmt: skip
+        self.result.rows_copied[op.collection_name] = self.copies[op.collection_name].rows
 
     async def create_index(self, collection_name: str, ix: Any) -> None:
         from pymilvus import AsyncMilvusClient

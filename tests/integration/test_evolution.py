@@ -103,12 +103,13 @@ def test_up_keeps_every_row_through_a_copy(cli, backend, tmp_migrations: Callabl
     assert "drop_collection" not in [o["op"] for o in body["operations"]]
     assert body["destructive"] == (1 if lossy else 0)
 
-    result = cli("up", directory=d)
+    result = cli("up", "--format", "json", directory=d)
     if lossy:
         assert result.exit_code == 1 and "values of field legacy" in result.output
         assert backend.collections() == ["docs"]  # refused before anything ran
-        result = cli("up", "--allow-data-loss", directory=d)
+        result = cli("up", "--format", "json", "--allow-data-loss", directory=d)
     assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["steps"][0]["rows_copied"] == {"docs": ROWS}  # up --format json reports the rows
 
     assert backend.collections() == ["docs", "docs__mm_backup_v1"]
     client = backend.client()  # a client opened before the switch may hold the old collection's id
