@@ -1,0 +1,60 @@
+"""history: which versions the records say are applied, failures until a later success, record details."""
+
+from __future__ import annotations
+
+import json
+
+from milvus_migrate.milvus import history
+from milvus_migrate.milvus.history import HistoryRecord
+from milvus_migrate.planning.ops import Direction
+
+
+def rec(seq: int, version: int, direction: Direction, current: int, checksum: str = "c", detail: str = "") -> HistoryRecord:
+    r = HistoryRecord.new(
+        version=version, name=f"{version:04d}_v{version}", checksum=checksum, direction=direction,
+        current_version=current, detail=detail,
+    )  # fmt: skip
+    return HistoryRecord(**{**r.to_json(), "seq": seq, "direction": direction})
+
+
+def test_applied_versions_follow_ups_downs_stamps_and_repairs():
+    records = [
+        rec(1, 1, Direction.UP, 1, "a"),
+        rec(2, 2, Direction.UP, 2, "b"),
+        rec(3, 2, Direction.DOWN, 1, "b"),
+        rec(4, 2, Direction.STAMP, 2, "b2"),
+        rec(5, 1, Direction.REPAIR, 2, "a2"),
+        rec(6, 2, Direction.RECONCILE, 2, "ignored"),  # drift repair: the version's checksum stays as recorded
+        rec(7, 3, Direction.FAILED, 2, "x"),  # a failure never counts as applied
+    ]
+    assert history.applied_checksums(records) == {1: ("0001_v1", "a2"), 2: ("0002_v2", "b2")}
+    assert history.current_version(records) == 2
+    assert history.current_version([]) == 0
+
+
+def test_a_stamp_below_forgets_the_versions_above():
+    records = [rec(1, 1, Direction.UP, 1), rec(2, 2, Direction.UP, 2), rec(3, 1, Direction.STAMP, 1, "")]
+    assert set(history.applied_checksums(records)) == {1}
+
+
+def test_the_last_failure_shows_until_that_version_succeeds():
+    failed = rec(3, 2, Direction.FAILED, 1, detail=json.dumps({"operation": "load notes", "message": "no", "ran": 2}))
+    records = [rec(1, 1, Direction.UP, 1), rec(2, 2, Direction.FAILED, 1), failed]
+    assert history.last_failure(records) == failed
+    assert history.failure_detail(failed) == {"operation": "load notes", "message": "no", "ran": 2}
+    assert history.last_failure([*records, rec(4, 1, Direction.REPAIR, 1)]) == failed  # another version: still failed
+    assert history.last_failure([*records, rec(5, 2, Direction.UP, 2)]) is None
+    assert history.failure_detail(rec(6, 2, Direction.FAILED, 1, detail="not json")) == {}
+
+
+def test_a_long_server_message_is_shortened_to_fit_the_detail_field():
+    text = history.encode_detail({"operation": "create index", "message": "x" * 10_000, "ran": 0, "not_run": 3})
+    decoded = json.loads(text)
+    assert len(text) <= 4096 and decoded["message"].endswith("…") and decoded["not_run"] == 3
+
+
+def test_records_are_secret_free_and_json_carries_the_direction_word():
+    r = rec(1, 1, Direction.UP, 1)
+    body = r.to_json()
+    assert body["direction"] == "up" and body["tool_version"] and "@" in body["applied_by"]
+    assert set(body) == set(HistoryRecord.__dataclass_fields__)
