@@ -25,7 +25,8 @@ def _command(name: str, command: click.Command, parent: click.Context) -> list[s
     lines = [f"## `{name}`", "", "```", f"{ctx.command_path} {' '.join(command.collect_usage_pieces(ctx))}", "```", ""]
     if command.help:
         lines += [inspect.cleandoc(command.help), ""]
-    records = [(p, p.get_help_record(ctx)) for p in command.get_params(ctx)]
+    # Options only: click 8.5 also gives arguments a help record, which the line above the table names.
+    records = [(p, p.get_help_record(ctx)) for p in command.get_params(ctx) if isinstance(p, click.Option)]
     arguments = [p for p in command.get_params(ctx) if isinstance(p, click.Argument)]
     if arguments:
         lines += ["Arguments: " + ", ".join(f"`{p.make_metavar(ctx)}`" for p in arguments) + ".", ""]

@@ -11,7 +11,7 @@ import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum
 from typing import Any
 
 from milvus_migrate.planning import ops
@@ -37,12 +37,15 @@ SHADOW_SUFFIX = "__mm_shadow"
 _BACKUP = re.compile(r"^(?P<owner>.+)__mm_backup_v(?P<version>\d+)$")
 
 
-class Kind(StrEnum):
+class Kind(str, Enum):
     """The class of a change: what it costs to make."""
 
     IN_PLACE = "in_place"  # one call on the connected server; rows untouched
     COPY = "copy"  # the rows are carried into a collection with the new schema
     DATA_LOSS = "data_loss"  # no mapping of the rows exists: drop and create
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True)
