@@ -246,10 +246,10 @@ def run_until(cli, backend, tmp_migrations, last_op: type, nth: int = 1) -> Path
     settings = ConnectionSettings(uri=backend.uri, db_name=backend.db_name, timeout=60)
 
     async def die() -> None:
-        plan = await commands.make_plan(commands.Options(settings=settings, directory=d))
-        last = [i for i, op in enumerate(plan.ops) if isinstance(op, last_op)][nth - 1]
+        run = (await commands.make_plan(commands.Options(settings=settings, directory=d))).run
+        last = [i for i, op in enumerate(run.ops) if isinstance(op, last_op)][nth - 1]
         async with connect(settings) as session:
-            assert (await executor.apply(ops.Plan(ops=plan.ops[: last + 1]), session)).ok
+            assert (await executor.apply(ops.Plan(ops=run.ops[: last + 1]), session)).ok
 
     asyncio.run(die())
     return d
