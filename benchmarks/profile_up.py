@@ -97,7 +97,7 @@ def _phase(calls: list[tuple[float, float, str, str, bool]]) -> str:
 
 def report(started: float, ended: float, prefix: str, history: str) -> None:
     calls = sorted(CALLS)
-    print(f"\n`up` ran from {started:.3f} s to {ended:.3f} s after the script started ({ended - started:.3f} s)")
+    print(f"\nthe command ran from {started:.3f} s to {ended:.3f} s after the script started ({ended - started:.3f} s)")
     print(f"{len(calls)} Milvus calls; {len(SLEEPS)} pymilvus sleeps ({sum(e - s for s, e in SLEEPS):.2f} s summed)")
     lock = [c for c in calls if c[3].startswith(f"{history}_lock")]
     hist = [c for c in calls if c[3] == history]
@@ -135,6 +135,8 @@ def main() -> int:
     parser.add_argument("--uri", required=True)
     parser.add_argument("--n", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--command", choices=("up", "plan"), default="up",
+                        help="plan: apply the file first (collections not loaded), then profile `plan`")
     parser.add_argument("--cprofile", help="also write a cProfile of the `up` call to this file")
     parser.add_argument("--timeline", action="store_true", help="print every call")
     args = parser.parse_args()
@@ -155,9 +157,16 @@ def main() -> int:
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        directory = bench_up.write_migrations(Path(tmp), args.n, load=True)
-        with bench_up.fresh_database(args.uri, f"prof{args.n}", expect=args.n) as db:
-            argv = ["up", "--uri", args.uri, "--db-name", db, "--dir", str(directory), "--concurrency", str(args.concurrency)]
+        load = args.command == "up"
+        directory = bench_up.write_migrations(Path(tmp), args.n, load=load)
+        with bench_up.fresh_database(args.uri, f"prof{args.n}", expect=args.n if load else None) as db:
+            argv = ["--uri", args.uri, "--db-name", db, "--dir", str(directory), "--concurrency", str(args.concurrency)]
+            if args.command == "plan":
+                with contextlib.suppress(SystemExit):
+                    cli.main.main(args=["up", *argv], prog_name="milvus-migrate")
+                argv = ["plan", "--detailed-exitcode", *argv]
+            else:
+                argv = ["up", *argv]
             CALLS.clear()
             SLEEPS.clear()
             profiler = None
@@ -166,10 +175,18 @@ def main() -> int:
 
                 profiler = cProfile.Profile()
                 profiler.enable()
+            import resource
+
+            cpu0 = resource.getrusage(resource.RUSAGE_SELF)
             started = time.perf_counter() - T0
-            with contextlib.suppress(SystemExit):
+            try:
                 cli.main.main(args=argv, prog_name="milvus-migrate")
+            except SystemExit as exc:
+                print(f"{argv[0]} exited {exc.code}")
             ended = time.perf_counter() - T0
+            cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+            print(f"CPU time of this process while the command ran: user {cpu1.ru_utime - cpu0.ru_utime:.2f} s, "
+                  f"system {cpu1.ru_stime - cpu0.ru_stime:.2f} s, wall {ended - started:.2f} s")
             if profiler is not None:
                 profiler.disable()
                 profiler.dump_stats(args.cprofile)
