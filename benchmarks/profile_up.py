@@ -137,6 +137,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--command", choices=("up", "plan"), default="up",
                         help="plan: apply the file first (collections not loaded), then profile `plan`")
+    parser.add_argument("--loaded", action="store_true", help="with --command plan: the collections are loaded")
     parser.add_argument("--cprofile", help="also write a cProfile of the `up` call to this file")
     parser.add_argument("--timeline", action="store_true", help="print every call")
     args = parser.parse_args()
@@ -157,7 +158,7 @@ def main() -> int:
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        load = args.command == "up"
+        load = args.command == "up" or args.loaded
         directory = bench_up.write_migrations(Path(tmp), args.n, load=load)
         with bench_up.fresh_database(args.uri, f"prof{args.n}", expect=args.n if load else None) as db:
             argv = ["--uri", args.uri, "--db-name", db, "--dir", str(directory), "--concurrency", str(args.concurrency)]
