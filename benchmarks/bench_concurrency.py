@@ -20,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import bench_up  # noqa: E402
+import bench_up
 
 
 def main() -> int:

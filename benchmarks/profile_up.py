@@ -22,7 +22,6 @@ import contextlib
 import functools
 import sys
 import time
-import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -143,14 +142,14 @@ def main() -> int:
     args = parser.parse_args()
 
     sys.path.insert(0, str(HERE))
-    import bench_up  # noqa: E402  (the migration file and the database helpers)
+    import bench_up
 
     t = time.perf_counter()
-    from milvus_migrate import cli  # noqa: E402
+    from milvus_migrate import cli
 
     t_cli = time.perf_counter() - t
     t = time.perf_counter()
-    import pymilvus  # noqa: E402,F401
+    import pymilvus  # noqa: F401
 
     t_pymilvus = time.perf_counter() - t
     print(f"import milvus_migrate.cli: {t_cli:.3f} s; then import pymilvus: {t_pymilvus:.3f} s")
