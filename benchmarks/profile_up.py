@@ -35,13 +35,9 @@ def _instrument() -> None:
 
     from pymilvus import AsyncMilvusClient
 
-    depth = {"n": 0}
-
     def wrap(name: str, fn):  # type: ignore[no-untyped-def]
         @functools.wraps(fn)
         async def wrapper(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-            outer = depth["n"] == 0  # AsyncMilvusClient methods calling each other count once
-            depth["n"] += 1 if outer else 0
             started, ok = time.perf_counter(), False
             try:
                 result = await fn(self, *args, **kwargs)
