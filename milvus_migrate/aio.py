@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from milvus_migrate.config import (
+    DEFAULT_CONCURRENCY,
     DEFAULT_HISTORY_COLLECTION,
     DEFAULT_URI,
     ConnectionSettings,
@@ -32,7 +33,7 @@ def options(
     db_name: str = "default",
     variables: dict[str, str] | None = None,
     history_collection: str = DEFAULT_HISTORY_COLLECTION,
-    concurrency: int = 8,
+    concurrency: int = DEFAULT_CONCURRENCY,
     timeout: float = 120.0,
     lock_timeout: float = 60.0,
     **tls: Any,

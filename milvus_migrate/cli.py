@@ -18,6 +18,7 @@ import click
 
 from milvus_migrate import __version__
 from milvus_migrate.config import (
+    DEFAULT_CONCURRENCY,
     DEFAULT_HISTORY_COLLECTION,
     DEFAULT_URI,
     ConnectionSettings,
@@ -56,7 +57,7 @@ _CONNECTION_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
                       help="Milvus URI, or a local .db file for Milvus Lite.")),
     (("--token",), dict(envvar="MILVUS_TOKEN", default="", help="Token or user:password.")),
     (("--db-name",), dict(envvar="MILVUS_DB_NAME", default="default", show_default=True, help="Database.")),
-    (("--concurrency",), dict(envvar="MILVUS_MIGRATE_CONCURRENCY", default=8, show_default=True, type=click.IntRange(1, 64),
+    (("--concurrency",), dict(envvar="MILVUS_MIGRATE_CONCURRENCY", default=DEFAULT_CONCURRENCY, show_default=True, type=click.IntRange(1, 64),
                               help="Collections read or changed at once.")),
     (("--timeout",), dict(envvar="MILVUS_MIGRATE_TIMEOUT", default=120.0, show_default=True, type=click.FloatRange(1),
                           help="Seconds allowed for one Milvus call (index builds and loads included).")),

@@ -13,7 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from milvus_migrate import __version__
-from milvus_migrate.config import DEFAULT_HISTORY_COLLECTION, ConnectionSettings
+from milvus_migrate.config import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_HISTORY_COLLECTION,
+    ConnectionSettings,
+)
 from milvus_migrate.errors import (
     ApplyFailed,
     DataLossRefused,
@@ -40,7 +44,7 @@ class Options:
     directory: Path = Path("migrations")
     variables: dict[str, str] = field(default_factory=dict)
     history_collection: str = DEFAULT_HISTORY_COLLECTION
-    concurrency: int = 8
+    concurrency: int = DEFAULT_CONCURRENCY
     lock_timeout: float = 60.0
     # Told the target (backend, URI without credentials, database) as soon as a command connects.
     on_connect: Callable[[str], None] | None = None
