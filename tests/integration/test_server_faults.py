@@ -7,8 +7,8 @@
   The rows of the collection the plan did not touch survive.
 * Unreachable (a TCP proxy written here that resets every connection while it is "down"): an outage
   of ~3 s at the start of `up` is retried; an outage longer than `--timeout` ends in a one-line error.
-* Refusing (an IVF_PQ index whose `m` does not divide `dim`, which the offline validator accepts and
-  2.3.5 rejects): not retried, reported with the server's reason, the version not recorded.
+* Refusing (a load of two replicas, which a standalone server with one query node refuses and nothing
+  before the load can know): not retried, reported with the server's reason, the version not recorded.
 
 The server is private to this module because the tests kill it; every test uses its own database.
 """
@@ -65,15 +65,15 @@ _TAGS = """
       - {field_name: tag, index_type: AUTOINDEX}
     load: true
 """
-# dim 8 is not a multiple of m 3: no offline rule checks IVF_PQ params, Milvus 2.3.5 refuses the index.
+# Two replicas on a standalone server with one query node: only the load finds out ("nodes not enough").
 _BAD_PQ = """
   pq:
     fields:
       - {name: id, type: INT64, is_primary: true}
       - {name: vec, type: FLOAT_VECTOR, dim: 8}
     indexes:
-      - {field_name: vec, index_type: IVF_PQ, metric_type: L2, params: {nlist: 16, m: 3}}
-    load: true
+      - {field_name: vec, index_type: IVF_FLAT, metric_type: L2, params: {nlist: 16}}
+    load: {replica_number: 2}
 """
 THREE_VERSIONS = {
     "0001_docs.yaml": "description: docs\ncollections:" + _DOCS,
@@ -436,12 +436,12 @@ def test_outage_longer_than_timeout_fails_clearly(server, db, proxy, tmp_path):
 
 
 # ---------------------------------------------------------------------------- (3) server refuses
-def test_index_the_server_rejects_is_reported_not_retried_not_recorded(server, db, tmp_path):
+def test_an_operation_the_server_refuses_is_reported_not_retried_not_recorded(server, db, tmp_path):
     directory = _write(
         tmp_path / "migrations",
         {
             "0001_docs.yaml": THREE_VERSIONS["0001_docs.yaml"],
-            "0002_pq.yaml": "description: a PQ index 2.3.5 rejects\ncollections:" + _DOCS + _BAD_PQ,
+            "0002_pq.yaml": "description: a load 2.3.5 standalone rejects\ncollections:" + _DOCS + _BAD_PQ,
         },
     )
     validated = subprocess.run(
@@ -457,10 +457,10 @@ def test_index_the_server_rejects_is_reported_not_retried_not_recorded(server, d
     assert elapsed < float(TIMEOUT), elapsed  # a refusal is not retried until --timeout
     assert "applied 0001_docs" in result.stdout
     error = _assert_one_error(result.stderr, result.stdout)
-    assert error[0].startswith("Error: up 0002_pq failed at: create index vec on pq.vec: IVF_PQ L2"), error
-    assert "dimension must be able to be divided by `m`, dimension: 8, m: 3" in error[0]  # the server's reason
+    assert error[0].startswith("Error: up 0002_pq failed at: load pq with 2 replica(s)"), error
+    assert "nodes not enough" in error[0]  # the server's reason
     assert "Version 2 was not recorded" in error[-1]
-    assert _history(server.uri, db, directory) == [(1, "up", 1)]
+    assert _history(server.uri, db, directory) == [(1, "up", 1), (2, "failed", 1)]  # the failed attempt is visible
     status = json.loads(_mm(server.uri, db, directory, "status", "--format", "json").stdout)
     assert (status["current_version"], status["lock_holder"]) == (1, None)  # the failed run released the lock
-    print(f"rejected index reported after {elapsed:.1f} s")
+    print(f"refused load reported after {elapsed:.1f} s")
