@@ -121,7 +121,7 @@ def _production_at_version_1(tmp: Path) -> Path:
 @pytest.fixture
 def runner(tmp_path: Path) -> Runner:
     if shutil.which("jq") is None:
-        pytest.skip("the pull-request workflow's gate uses jq (preinstalled on GitHub's runners), not installed here")
+        pytest.skip(reason="the pull-request workflow's gate uses jq (preinstalled on GitHub's runners), not installed here")
     return Runner(tmp_path, _production_at_version_1(tmp_path))
 
 
