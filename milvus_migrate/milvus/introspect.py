@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from milvus_migrate.milvus import retry
+from milvus_migrate.milvus.connection import expected_failure
 from milvus_migrate.planning.capabilities import Capabilities
 from milvus_migrate.planning.state import (
     AUTOINDEX,
@@ -82,7 +83,8 @@ async def _alias_owner(call: Any, name: str) -> str | None:
     from pymilvus.exceptions import MilvusException
 
     try:
-        answer = await call("describe_collection", name)
+        with expected_failure():
+            answer = await call("describe_collection", name)
     except MilvusException:  # "collection not found" / "does not exist": the name is free
         return None
     owner = answer.get("collection_name")

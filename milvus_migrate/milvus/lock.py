@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from milvus_migrate.errors import LockHeld, LockLost
+from milvus_migrate.milvus.connection import expected_failure
 from milvus_migrate.milvus.history import applied_by, now
 from milvus_migrate.milvus.introspect import aliases_of
 from milvus_migrate.planning.capabilities import Capabilities
@@ -217,7 +218,7 @@ async def _acquire(
     watch = _Watch()
     while True:
         sent = time.monotonic()
-        with contextlib.suppress(Exception):  # losing the race is an error reply; checked below
+        with contextlib.suppress(Exception), expected_failure():  # losing the race is an error reply; checked below
             await client.create_alias(marker, alias, timeout=call_timeout)
         if alias in await aliases_of(client, marker, caps, call_timeout):
             return Lease(client, marker, lease_s, call_timeout, acquired_at=sent)
@@ -256,7 +257,7 @@ class _Watch:
 async def _take_over(client: Any, caps: Capabilities, expired: str, marker: str, call_timeout: float) -> bool:
     """Claim the expired marker (one claimant wins), free the lock alias it holds and drop it; False if beaten."""
     claim = f"{expired}{_TAKEOVER}"
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(Exception), expected_failure():  # a beaten claimant gets an error reply
         await client.create_alias(marker, claim, timeout=call_timeout)
     if claim not in await aliases_of(client, marker, caps, call_timeout):
         return False  # another waiter won the claim; it frees the lock, then everyone races for it

@@ -60,3 +60,22 @@ def test_redact_is_the_one_function_behind_display_uri_and_scrub():
     assert redact("api_key=abc123, 12:30, ns:name") == "api_key=***, 12:30, ns:name"
     assert redact("the token abc123def is invalid", ["abc123def"]) == "the token *** is invalid"
     assert redact("xabc123def abc123defx", ["abc123def"]) == "xabc123def abc123defx"  # never inside a longer token
+
+
+def test_only_the_tools_expected_refusals_are_kept_out_of_pymilvus_error_logs():
+    import logging
+
+    from milvus_migrate.milvus.connection import expected_failure
+
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("pymilvus.decorators")
+    logger.addHandler(handler)
+    try:
+        with expected_failure():
+            logger.error("RPC error: [describe_collection] collection 'maybe' does not exist")
+        logger.error("RPC error: [insert] the application's own failure")
+    finally:
+        logger.removeHandler(handler)
+    assert seen == ["RPC error: [insert] the application's own failure"]
