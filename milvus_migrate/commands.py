@@ -288,8 +288,13 @@ async def _finish_interrupted_switches(
 
     The aliases moved back are those the version this run goes to declares.
     """
-    current = history.current_version(await store.records())
+    records = await store.records()
+    current = history.current_version(records)
     versions = versions_of(migration_set)
+    # The history's own problems (missing, changed, out-of-order files) are refused before anything moves.
+    runplan.check_history(
+        versions, history.applied_checksums(records), current, loader.display_path(migration_set.directory)
+    )
     target = runplan.target_of(versions, current, direction, to, steps)
     declared = next((v.declared for v in versions if v.version == target), State())
     return await copy.finish_interrupted_switches(
