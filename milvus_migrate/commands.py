@@ -177,10 +177,16 @@ async def _compute(
     to: int | None = None,
     steps: int | None = None,
     store: HistoryStore | None = None,
+    records: list[HistoryRecord] | None = None,
 ) -> PlannedRun:
-    """Read history and live state once, check the history, and compute the run (direction None: from `to`)."""
-    store = store or _history(session, options)
-    records, live = await asyncio.gather(store.records(), _live(session, options, migration_set))
+    """Read history (unless given) and live state once, check the history, and compute the run.
+
+    `direction` None: down when `to` is below the current version, else up.
+    """
+    if records is None:
+        records, live = await asyncio.gather((store or _history(session, options)).records(), _live(session, options, migration_set))
+    else:
+        live = await _live(session, options, migration_set)
     current = history.current_version(records)
     versions = versions_of(migration_set)
     runplan.check_history(
@@ -249,8 +255,9 @@ async def run(
                         f"the saved plan goes {saved_direction.value}; apply it with 'milvus-migrate {saved_direction.value} --plan FILE'"
                     )
                 to = saved_plan["plan"].get("target_version")
-            recovered = await _finish_interrupted_switches(session, options, migration_set, store, direction, to, steps)
-            planned = await _compute(session, options, migration_set, direction=direction, to=to, steps=steps, store=store)
+            records = await store.records()  # read once under the lock, for the recovery and the plan
+            recovered = await _finish_interrupted_switches(session, options, migration_set, records, direction, to, steps)
+            planned = await _compute(session, options, migration_set, direction=direction, to=to, steps=steps, records=records)
             if saved_plan is not None:
                 _check_saved(saved_plan, planned)
             report = RunReport(planned.run, recovered=recovered)
@@ -279,7 +286,7 @@ async def _finish_interrupted_switches(
     session: Session,
     options: Options,
     migration_set: MigrationSet,
-    store: HistoryStore,
+    records: list[HistoryRecord],
     direction: Direction,
     to: int | None,
     steps: int | None,
@@ -288,7 +295,6 @@ async def _finish_interrupted_switches(
 
     The aliases moved back are those the version this run goes to declares.
     """
-    records = await store.records()
     current = history.current_version(records)
     versions = versions_of(migration_set)
     # The history's own problems (missing, changed, out-of-order files) are refused before anything moves.

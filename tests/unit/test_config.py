@@ -72,10 +72,12 @@ def test_only_the_tools_expected_refusals_are_kept_out_of_pymilvus_error_logs():
     handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
     logger = logging.getLogger("pymilvus.decorators")
     logger.addHandler(handler)
+    level, logger.level = logger.level, logging.ERROR  # in-process CLI tests quiet the pymilvus parent logger
     try:
         with expected_failure():
             logger.error("RPC error: [describe_collection] collection 'maybe' does not exist")
         logger.error("RPC error: [insert] the application's own failure")
     finally:
         logger.removeHandler(handler)
+        logger.level = level
     assert seen == ["RPC error: [insert] the application's own failure"]
