@@ -358,16 +358,7 @@ def _switch_back_ops(
             reason="switch: the backup takes the name back",
         )  # fmt: skip
     )
-    out += [
-        ops.AlterAlias(collection_name=name, alias=alias, previous_collection=outgoing, reason="switch: re-point the alias")
-        for alias in sorted(set(want.aliases) & set(have.aliases))
-    ]
-    out.append(
-        ops.ReleaseCollection(
-            collection_name=outgoing, phase=Phase.AFTER_SWITCH, reason="the backup holds no memory until it is needed again"
-        )
-    )
-    return out
+    return out + _after_switch(want, have, outgoing)
 
 
 def _copy_ops(
@@ -405,17 +396,19 @@ def _copy_ops(
     )
     out.append(ops.RenameCollection(collection_name=name, new_name=backup, check_rows_against=shadow, reason="switch: keep the old collection as a backup"))
     out.append(ops.RenameCollection(collection_name=shadow, new_name=name, phase=Phase.SWITCH_IN, reason="switch: the copy takes the name"))
-    # Aliases follow a renamed collection: move the declared ones from the backup back to the name.
-    out += [
-        ops.AlterAlias(collection_name=name, alias=alias, previous_collection=backup, reason="switch: re-point the alias")
+    return out + _after_switch(want, have, backup)
+
+
+def _after_switch(want: CollectionState, have: CollectionState, backup: str) -> list[ops.Operation]:
+    """Aliases follow a renamed collection: the declared ones move from the backup back to the name; the backup is released."""
+    moves: list[ops.Operation] = [
+        ops.AlterAlias(collection_name=want.name, alias=alias, previous_collection=backup, reason="switch: re-point the alias")
         for alias in sorted(set(want.aliases) & set(have.aliases))
     ]
-    out.append(
-        ops.ReleaseCollection(
-            collection_name=backup, phase=Phase.AFTER_SWITCH, reason="the backup holds no memory until it is needed again"
-        )
+    release = ops.ReleaseCollection(
+        collection_name=backup, phase=Phase.AFTER_SWITCH, reason="the backup holds no memory until it is needed again"
     )
-    return out
+    return [*moves, release]
 
 
 def row_mapping(want: CollectionState, have: CollectionState) -> ops.RowMapping:
