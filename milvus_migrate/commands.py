@@ -184,9 +184,11 @@ async def _compute(
     `direction` None: down when `to` is below the current version, else up.
     """
     if records is None:
-        records, live = await asyncio.gather((store or _history(session, options)).records(), _live(session, options, migration_set))
+        records, live = await asyncio.gather(
+            (store or _history(session, options)).records(), _live(session, options, migration_set, count_rows=False)
+        )
     else:
-        live = await _live(session, options, migration_set)
+        live = await _live(session, options, migration_set, count_rows=False)
     current = history.current_version(records)
     versions = versions_of(migration_set)
     runplan.check_history(
@@ -202,11 +204,12 @@ async def _compute(
         )
 
     run = compute(live)
-    # Reading which rows a collection holds scans its primary keys: done only for collections the run
-    # would copy while a backup might take their name back instantly, then the run is computed again.
-    compared = await _with_row_sets(session, options, live, run)
-    if compared is not live:
-        run = compute(compared)
+    # Rows are counted, and their keys read, only for the collections the run would copy or drop: the
+    # first run says which; the second is planned with what they hold (empty: recreated; else copied,
+    # or switched back to a backup holding exactly those rows).
+    refined = await _refine(session, options, live, run)
+    if refined is not live:
+        run = compute(refined)
     if migration_set.warnings:
         # Validation warnings (params Milvus ignores, unknown build params) belong in the reviewed plan too.
         run = dataclasses.replace(run, warnings=tuple(str(w) for w in migration_set.warnings) + run.warnings)
@@ -243,20 +246,24 @@ async def _with_backups(
     return live.model_copy(update={"backups": backups})
 
 
-async def _with_row_sets(session: Session, options: Options, live: State, run: runplan.RunPlan) -> State:
-    """`live` with the rows of each collection `run` rebuilds while a backup with a recorded switch exists."""
-    rebuilt = {
-        op.collection_name
-        for op in run.ops
-        if isinstance(op, ops.CopyRows) or (isinstance(op, ops.DropCollection) and op.phase is ops.Phase.DROP_FOR_RECREATE)
-    }
+async def _refine(session: Session, options: Options, live: State, run: runplan.RunPlan) -> State:
+    """`live` with the row counts of the collections `run` copies or drops, and the rows (keys) of those a
+    backup with a recorded switch could replace."""
+    rebuilt = {op.collection_name for op in run.ops if isinstance(op, (ops.CopyRows, ops.DropCollection))}
+    names = sorted(n for n in rebuilt if n in live.collections)
     switchable = {evolution.owner_of(n) for n, b in live.backups.items() if b.replaced_by is not None}
-    names = sorted(n for n in rebuilt & switchable if n in live.collections and _readable(live.collections[n], session))
+    keyed = [n for n in names if n in switchable and _readable(live.collections[n], session)]
     if not names:
         return live
-    rows = await asyncio.gather(*(copy.rows_of(session.client, n, options.settings.timeout) for n in names))
+    t = options.settings.timeout
+    counts, keys = await asyncio.gather(
+        asyncio.gather(*(introspect.count_rows(session.client, n, t) for n in names)),
+        asyncio.gather(*(copy.rows_of(session.client, n, t) for n in keyed)),
+    )
     collections = dict(live.collections)
-    for name, row_set in zip(names, rows):
+    for name, rows in zip(names, counts):
+        collections[name] = collections[name].model_copy(update={"num_rows": rows})
+    for name, row_set in zip(keyed, keys):
         collections[name] = collections[name].model_copy(update={"row_set": row_set})
     return live.model_copy(update={"collections": collections})
 
@@ -378,8 +385,9 @@ def _check_saved(saved: dict[str, Any], planned: PlannedRun) -> None:
 async def _check_expected(session: Session, options: Options, step: runplan.Step) -> None:
     """Refuse to start `step` when the collections it touches are not what the simulation expected."""
     live = await introspect.read_state(
-        session.client, step.touched, session.caps, concurrency=options.concurrency, timeout=options.settings.timeout
-    )
+        session.client, step.touched, session.caps, concurrency=options.concurrency, timeout=options.settings.timeout,
+        count_rows=False,  # rows written meanwhile are no difference of schema; a copy re-counts its source
+    )  # fmt: skip
     expected = State(collections={n: c for n, c in step.before.collections.items() if n in step.touched})
     differences = runplan.differences(expected, live, session.caps)
     if differences:
@@ -448,7 +456,7 @@ def _history(session: Session, options: Options) -> HistoryStore:
     return HistoryStore(session.client, options.history_collection, options.settings.timeout, session.create_collection)
 
 
-async def _live(session: Session, options: Options, migration_set: MigrationSet) -> State:
+async def _live(session: Session, options: Options, migration_set: MigrationSet, *, count_rows: bool = True) -> State:
     return await introspect.read_state(
         session.client,
         migration_set.managed_collections(),
@@ -456,6 +464,7 @@ async def _live(session: Session, options: Options, migration_set: MigrationSet)
         aliases=migration_set.declared_aliases(),
         concurrency=options.concurrency,
         timeout=options.settings.timeout,
+        count_rows=count_rows,
     )
 
 

@@ -42,6 +42,7 @@ async def read_state(
     aliases: Iterable[str] = (),
     concurrency: int = 8,
     timeout: float | None = None,
+    count_rows: bool = True,
 ) -> State:
     """The live state of the named collections that exist, read concurrently.
 
@@ -50,6 +51,8 @@ async def read_state(
     and one get_load_state per partition when it has several. Then one describe_collection per name
     (of `names` and of the declared `aliases`) that is neither a collection nor a known alias of one,
     to find the names that are aliases of collections the files do not manage (State.alias_owners).
+    With `count_rows` False, num_rows is left unknown (a Strong count(*) per loaded collection is most of
+    a read's time; the run counts only the collections it would copy or drop: commands._refine).
     """
     existing = set(await list_collections(client, timeout))
     wanted = sorted(set(names) & existing)
@@ -62,7 +65,7 @@ async def read_state(
     async def call(method: str, *args: Any, **kwargs: Any) -> Any:
         return await retry.call(lambda: once(method, *args, **kwargs), budget=timeout or 60.0, retry_if=retry.is_settling)
 
-    states = await asyncio.gather(*(_read_collection(call, name, caps) for name in wanted))
+    states = await asyncio.gather(*(_read_collection(call, name, caps, count_rows) for name in wanted))
     collections = {s.name: s for s in states}
     known = {alias: c.name for c in states for alias in c.aliases}
     unknown = sorted((set(names) | set(aliases)) - existing - known.keys())
@@ -91,7 +94,7 @@ async def _alias_owner(call: Any, name: str) -> str | None:
     return owner if owner and owner != name else None
 
 
-async def _read_collection(call: Any, name: str, caps: Capabilities) -> CollectionState:
+async def _read_collection(call: Any, name: str, caps: Capabilities, count_rows: bool = True) -> CollectionState:
     description, partitions, load, index_names = await asyncio.gather(
         call("describe_collection", name),
         call("list_partitions", name),
@@ -108,7 +111,7 @@ async def _read_collection(call: Any, name: str, caps: Capabilities) -> Collecti
     # With a partition key Milvus creates the partitions itself: they are not declared, so not compared.
     user_partitions = () if has_partition_key else tuple(sorted(p for p in partitions if p != "_default"))
     load_state = await _load_state(call, name, load, user_partitions, caps)
-    num_rows = await _num_rows(call, name, load_state)
+    num_rows = await _num_rows(call, name, load_state) if count_rows else None
     return CollectionState(
         name=name,
         description=description.get("description") or "",
@@ -127,6 +130,16 @@ async def _read_collection(call: Any, name: str, caps: Capabilities) -> Collecti
         aliases=tuple(sorted(_alias_names(aliases))),
         num_rows=num_rows,
     )
+
+
+async def count_rows(client: Any, name: str, timeout: float | None = None) -> int | None:
+    """The rows of collection `name` as read_state counts them (None when unsure)."""
+
+    async def call(method: str, *args: Any, **kwargs: Any) -> Any:
+        return await getattr(client, method)(*args, timeout=timeout, **kwargs)
+
+    state = _enum_name((await call("get_load_state", name)).get("state"))
+    return await _num_rows(call, name, LoadState(loaded=state in ("Loaded", "Loading")))
 
 
 async def _num_rows(call: Any, name: str, load: LoadState) -> int | None:
