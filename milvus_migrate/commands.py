@@ -31,8 +31,9 @@ from milvus_migrate.files.loader import MigrationSet
 from milvus_migrate.milvus import copy, executor, history, introspect, lock
 from milvus_migrate.milvus.connection import Session, connect
 from milvus_migrate.milvus.history import HistoryRecord, HistoryStore
-from milvus_migrate.planning import evolution, planner, runplan
+from milvus_migrate.planning import evolution, planner, recovery, runplan
 from milvus_migrate.planning.ops import Direction
+from milvus_migrate.planning.recovery import InterruptedSwitch
 from milvus_migrate.planning.state import State
 
 
@@ -178,14 +179,15 @@ async def _compute(
     steps: int | None = None,
     store: HistoryStore | None = None,
     records: list[HistoryRecord] | None = None,
+    live: State | None = None,
 ) -> PlannedRun:
-    """Read history (unless given) and live state once, check the history, and compute the run.
+    """Read history and live state once (unless given), check the history, and compute the run.
 
     `direction` None: down when `to` is below the current version, else up.
     """
     if records is None:
         records, live = await asyncio.gather((store or _history(session, options)).records(), _live(session, options, migration_set))
-    else:
+    elif live is None:
         live = await _live(session, options, migration_set)
     current = history.current_version(records)
     versions = versions_of(migration_set)
@@ -215,7 +217,44 @@ async def make_plan(options: Options, to: int | None = None, down: bool = False)
     """What `up` (or `down`, or `up`/`down --to`) would do: the same run those commands compute."""
     migration_set = load(options)
     async with _connect(options) as session:
-        return await _compute(session, options, migration_set, direction=Direction.DOWN if down else None, to=to)
+        return await _preview(session, options, migration_set, direction=Direction.DOWN if down else None, to=to)
+
+
+async def _preview(
+    session: Session,
+    options: Options,
+    migration_set: MigrationSet,
+    *,
+    direction: Direction | None,
+    to: int | None = None,
+    steps: int | None = None,
+) -> PlannedRun:
+    """The run `up`/`down` would compute, read-only: with the interrupted switches they finish first.
+
+    The steps are planned against the state those switches leave (each shadow read under its final
+    name, the aliases moved back), which is what `up`/`down` read once they finished them.
+    """
+    records = await _history(session, options).records()
+    if direction is None:
+        direction = Direction.DOWN if to is not None and to < history.current_version(records) else Direction.UP
+    switches = await _interrupted_switches(session, options, migration_set, records, direction, to, steps)
+    if not switches:
+        return await _compute(session, options, migration_set, direction=direction, to=to, steps=steps, records=records)
+    live, shadows = await asyncio.gather(
+        _live(session, options, migration_set),
+        introspect.read_state(
+            session.client, [s.shadow for s in switches if s.shadow is not None], session.caps,
+            concurrency=options.concurrency, timeout=options.settings.timeout,
+        ),
+    )  # fmt: skip
+    after = recovery.finished(live, shadows, switches, session.caps)
+    planned = await _compute(session, options, migration_set, direction=direction, to=to, steps=steps, records=records, live=after)
+    return _with_recovery(planned, switches)
+
+
+def _with_recovery(planned: PlannedRun, switches: list[InterruptedSwitch]) -> PlannedRun:
+    """`planned` with the interrupted switches its command finishes before the first step."""
+    return dataclasses.replace(planned, run=dataclasses.replace(planned.run, recovery=tuple(switches)))
 
 
 async def run(
@@ -241,7 +280,7 @@ async def run(
         if dry_run or session.offline:
             # A Milvus Lite file that does not exist yet is created by the first change: the lock's
             # marker would create it, so a run with nothing to do (a `down`) must not take the lock.
-            planned = await _compute(session, options, migration_set, direction=direction, to=to, steps=steps)
+            planned = await _preview(session, options, migration_set, direction=direction, to=to, steps=steps)
             if dry_run or planned.run.is_empty:
                 return RunReport(planned.run, dry_run=dry_run)
         store = _history(session, options)
@@ -256,14 +295,16 @@ async def run(
                     )
                 to = saved_plan["plan"].get("target_version")
             records = await store.records()  # read once under the lock, for the recovery and the plan
-            recovered = await _finish_interrupted_switches(session, options, migration_set, records, direction, to, steps)
+            switches = await _interrupted_switches(session, options, migration_set, records, direction, to, steps)
+            await copy.finish_interrupted_switches(session.client, switches, session.caps, options.settings.timeout)
             planned = await _compute(session, options, migration_set, direction=direction, to=to, steps=steps, records=records)
+            planned = _with_recovery(planned, switches)
             if saved_plan is not None:
                 _check_saved(saved_plan, planned)
-            report = RunReport(planned.run, recovered=recovered)
+            report = RunReport(planned.run, recovered=[s.collection for s in switches])
             if planned.run.destructive_ops and not allow_data_loss:
                 raise DataLossRefused([f"{op.describe()}: {op.reason}" for op in planned.run.destructive_ops])
-            if planned.run.is_empty:
+            if not planned.run.steps:  # nothing (or only the recovery, done above) to run
                 return report
             store.prepare()  # a first `up` creates the history collection while its first step runs
             try:
@@ -282,7 +323,7 @@ async def run(
                 await store.aclose()
 
 
-async def _finish_interrupted_switches(
+async def _interrupted_switches(
     session: Session,
     options: Options,
     migration_set: MigrationSet,
@@ -290,8 +331,8 @@ async def _finish_interrupted_switches(
     direction: Direction,
     to: int | None,
     steps: int | None,
-) -> list[str]:
-    """A run killed between a copy's two renames left a name missing: finish that switch before planning.
+) -> list[InterruptedSwitch]:
+    """The switches killed runs left half done, which `up`/`down` finish before planning (read-only).
 
     The aliases moved back are those the version this run goes to declares.
     """
@@ -303,7 +344,7 @@ async def _finish_interrupted_switches(
     )
     target = runplan.target_of(versions, current, direction, to, steps)
     declared = next((v.declared for v in versions if v.version == target), State())
-    return await copy.finish_interrupted_switches(
+    return await copy.find_interrupted_switches(
         session.client,
         {n: declared.collections[n].aliases if n in declared.collections else () for n in migration_set.managed_collections()},
         session.caps,
