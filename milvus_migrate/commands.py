@@ -31,10 +31,10 @@ from milvus_migrate.files.loader import MigrationSet
 from milvus_migrate.milvus import copy, executor, history, introspect, lock
 from milvus_migrate.milvus.connection import Session, connect
 from milvus_migrate.milvus.history import HistoryRecord, HistoryStore
-from milvus_migrate.planning import evolution, planner, recovery, runplan
+from milvus_migrate.planning import evolution, ops, planner, recovery, runplan
 from milvus_migrate.planning.ops import Direction
 from milvus_migrate.planning.recovery import InterruptedSwitch
-from milvus_migrate.planning.state import State
+from milvus_migrate.planning.state import CollectionState, State
 
 
 @dataclass(frozen=True)
@@ -179,15 +179,16 @@ async def _compute(
     steps: int | None = None,
     store: HistoryStore | None = None,
     records: list[HistoryRecord] | None = None,
-    live: State | None = None,
+    recovered: Callable[[State], State] | None = None,
 ) -> PlannedRun:
-    """Read history and live state once (unless given), check the history, and compute the run.
+    """Read history (unless given) and live state once, check the history, and compute the run.
 
-    `direction` None: down when `to` is below the current version, else up.
+    `direction` None: down when `to` is below the current version, else up. `recovered`: the live state
+    as the recovery `up` runs first would leave it (plan and dry runs, which change nothing).
     """
     if records is None:
         records, live = await asyncio.gather((store or _history(session, options)).records(), _live(session, options, migration_set))
-    elif live is None:
+    else:
         live = await _live(session, options, migration_set)
     current = history.current_version(records)
     versions = versions_of(migration_set)
@@ -196,9 +197,21 @@ async def _compute(
     )
     if direction is None:
         direction = Direction.DOWN if to is not None and to < current else Direction.UP
-    run = runplan.compute_run(
-        versions, current, live, session.caps, direction=direction, to=to, steps=steps, database=options.settings.db_name
-    )
+    live = await _with_backups(session, options, migration_set, live, records)
+    if recovered is not None:
+        live = recovered(live)
+
+    def compute(state: State) -> runplan.RunPlan:
+        return runplan.compute_run(
+            versions, current, state, session.caps, direction=direction, to=to, steps=steps, database=options.settings.db_name
+        )
+
+    run = compute(live)
+    # Reading which rows a collection holds scans its primary keys: done only for collections the run
+    # would copy while a backup might take their name back instantly, then the run is computed again.
+    compared = await _with_row_sets(session, options, live, run)
+    if compared is not live:
+        run = compute(compared)
     if migration_set.warnings:
         # Validation warnings (params Milvus ignores, unknown build params) belong in the reviewed plan too.
         run = dataclasses.replace(run, warnings=tuple(str(w) for w in migration_set.warnings) + run.warnings)
@@ -211,6 +224,51 @@ async def _compute(
         database=options.settings.db_name,
     )
     return PlannedRun(run, fingerprint)
+
+
+async def _with_backups(
+    session: Session, options: Options, migration_set: MigrationSet, live: State, records: list[HistoryRecord]
+) -> State:
+    """`live` with the backups copies kept of managed collections, and what the history recorded at their switch."""
+    managed = migration_set.managed_collections()
+    names = [
+        n for n in await introspect.list_collections(session.client, options.settings.timeout)
+        if evolution.backup_version(n) is not None and evolution.owner_of(n) in managed
+    ]  # fmt: skip
+    if not names:
+        return live
+    read = await introspect.read_state(
+        session.client, names, session.caps, concurrency=options.concurrency, timeout=options.settings.timeout
+    )
+    facts = history.switch_facts(records)
+    backups = {
+        n: c.model_copy(update={"row_set": facts[n][0], "replaced_by": facts[n][1]}) if n in facts else c
+        for n, c in read.collections.items()
+    }
+    return live.model_copy(update={"backups": backups})
+
+
+async def _with_row_sets(session: Session, options: Options, live: State, run: runplan.RunPlan) -> State:
+    """`live` with the rows of each collection `run` rebuilds while a backup with a recorded switch exists."""
+    rebuilt = {
+        op.collection_name
+        for op in run.ops
+        if isinstance(op, ops.CopyRows) or (isinstance(op, ops.DropCollection) and op.phase is ops.Phase.DROP_FOR_RECREATE)
+    }
+    switchable = {evolution.owner_of(n) for n, b in live.backups.items() if b.replaced_by is not None}
+    names = sorted(n for n in rebuilt & switchable if n in live.collections and _readable(live.collections[n], session))
+    if not names:
+        return live
+    rows = await asyncio.gather(*(copy.rows_of(session.client, n, options.settings.timeout) for n in names))
+    collections = dict(live.collections)
+    for name, row_set in zip(names, rows):
+        collections[name] = collections[name].model_copy(update={"row_set": row_set})
+    return live.model_copy(update={"collections": collections})
+
+
+def _readable(c: CollectionState, session: Session) -> bool:
+    """Whether the rows of `c` can be read without changing what the server serves (a load would)."""
+    return not session.caps.keeps_load_state or (c.load is not None and c.load.loaded)
 
 
 async def make_plan(options: Options, to: int | None = None, down: bool = False) -> PlannedRun:
@@ -240,15 +298,14 @@ async def _preview(
     switches = await _interrupted_switches(session, options, migration_set, records, direction, to, steps)
     if not switches:
         return await _compute(session, options, migration_set, direction=direction, to=to, steps=steps, records=records)
-    live, shadows = await asyncio.gather(
-        _live(session, options, migration_set),
-        introspect.read_state(
-            session.client, [s.shadow for s in switches if s.shadow is not None], session.caps,
-            concurrency=options.concurrency, timeout=options.settings.timeout,
-        ),
+    shadows = await introspect.read_state(
+        session.client, [s.shadow for s in switches if s.shadow is not None], session.caps,
+        concurrency=options.concurrency, timeout=options.settings.timeout,
     )  # fmt: skip
-    after = recovery.finished(live, shadows, switches, session.caps)
-    planned = await _compute(session, options, migration_set, direction=direction, to=to, steps=steps, records=records, live=after)
+    planned = await _compute(
+        session, options, migration_set, direction=direction, to=to, steps=steps, records=records,
+        recovered=lambda live: recovery.finished(live, shadows, switches, session.caps),
+    )  # fmt: skip
     return _with_recovery(planned, switches)
 
 
@@ -395,7 +452,7 @@ async def _apply_step(
         direction=step.direction if result.ok else Direction.FAILED,
         current_version=step.to_version if result.ok else step.from_version,
         duration_ms=int(seconds * 1000),
-        detail="" if result.ok else history.encode_detail(result.failure_detail()),
+        detail=_detail(result),
     )
     if result.ok:
         guard()
@@ -405,6 +462,12 @@ async def _apply_step(
         with contextlib.suppress(Exception):
             await asyncio.wait_for(store.append([record]), timeout=min(FAILURE_RECORD_TIMEOUT, options.settings.timeout))
     return StepReport(step, result, seconds)
+
+
+def _detail(result: executor.ApplyResult) -> str:
+    """What a step's record keeps beyond its version: the failure, and the switches made (for a switch back)."""
+    detail = ({} if result.ok else result.failure_detail()) | ({"switches": result.switches} if result.switches else {})
+    return history.encode_detail(detail) if detail else ""
 
 
 # How long recording a failed step may take before the failure is reported without its record.
@@ -560,7 +623,10 @@ async def status(options: Options) -> StatusReport:
             n for n in everything if n not in managed and not is_own_collection(n, options) and not evolution.is_reserved(n)
         ],
         copies=[
-            {"collection": n, "of": evolution.owner_of(n), "version": evolution.backup_version(n), "kind": _copy_kind(n, everything)}
+            {
+                "collection": n, "of": evolution.owner_of(n), "version": evolution.backup_version(n) or evolution.switch_version(n),
+                "kind": _copy_kind(n, everything),
+            }  # fmt: skip
             for n in everything
             if evolution.is_reserved(n) and evolution.owner_of(n) in managed
         ],
@@ -574,9 +640,12 @@ async def status(options: Options) -> StatusReport:
 
 
 def _copy_kind(name: str, everything: list[str]) -> str:
-    """'backup', 'shadow' (a copy interrupted before its switch) or 'switching' (between the renames)."""
+    """'backup', 'shadow' (a copy interrupted before its switch), 'switching' (between the renames), or
+    'switching back' (a backup taking its name back was interrupted)."""
     if evolution.backup_version(name) is not None:
         return "backup"
+    if evolution.switch_version(name) is not None:
+        return "switching back"
     return "shadow" if evolution.owner_of(name) in everything else "switching"
 
 
@@ -673,10 +742,12 @@ async def prune(options: Options, dry_run: bool = False) -> list[str]:
             session.client, session.caps, options.history_collection, timeout=options.lock_timeout, call_timeout=options.settings.timeout
         ) as held:
             everything = set(await introspect.list_collections(session.client, options.settings.timeout))
-            # A shadow whose collection is missing is a half-done switch that `up` finishes: never pruned.
+            # A shadow whose collection is missing is a half-done switch that `up` finishes, and a backup on its
+            # way back to its name is finished or put back by the next run: neither is pruned.
             doomed = sorted(
                 n for n in everything
                 if evolution.is_reserved(n) and evolution.owner_of(n) in managed and evolution.owner_of(n) in everything
+                and evolution.switch_version(n) is None
             )  # fmt: skip
             if dry_run:
                 return doomed

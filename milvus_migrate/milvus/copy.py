@@ -10,6 +10,7 @@ pymilvus's own query_iterator is sync-only and segfaulted against 2.3.5 in 2 of 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from milvus_migrate.planning import recovery
 from milvus_migrate.planning.capabilities import Capabilities
 from milvus_migrate.planning.ops import RowMapping
 from milvus_migrate.planning.recovery import InterruptedSwitch
+from milvus_migrate.planning.state import RowSet
 
 # Milvus refuses a query whose limit (+ offset) exceeds 16384 (quotaAndLimits maxQueryResultWindow).
 MAX_QUERY_LIMIT = 16384
@@ -45,6 +47,26 @@ class CopyFailed(Exception):
         self.message = message
 
 
+class KeyDigest:
+    """An order-independent digest of primary keys: the sum of a 64-bit hash of each, and how many.
+
+    Partitions and pages are copied concurrently, so the digest must not depend on the order keys arrive in.
+    """
+
+    def __init__(self) -> None:
+        self.rows, self.total = 0, 0
+
+    def add(self, keys: Any) -> None:
+        for key in keys:
+            text = f"s:{key}" if isinstance(key, str) else f"i:{int(key)}"
+            self.total += int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+            self.rows += 1
+        self.total %= 1 << 64
+
+    def row_set(self) -> RowSet:
+        return RowSet(rows=self.rows, keys=f"{self.total:016x}")
+
+
 @dataclass(frozen=True)
 class CopyReport:
     """Rows counted in the source before the copy and rows written, per partition ('*': whole collection)."""
@@ -52,6 +74,9 @@ class CopyReport:
     source_counts: dict[str, int]
     copied: dict[str, int]
     seconds: float
+    # The keys read from the source and written to the target (a switch back compares them later).
+    source_rows: RowSet | None = None
+    target_rows: RowSet | None = None
 
     @property
     def rows(self) -> int:
@@ -81,7 +106,11 @@ async def copy_rows(
     if not await _is_loaded(client, source, timeout) and await is_empty(client, source, timeout):
         # Nothing to carry, and an unindexed empty collection cannot even be loaded on a server.
         await client.flush(target, timeout=timeout)
-        return CopyReport(source_counts={ALL_PARTITIONS: 0}, copied={ALL_PARTITIONS: 0}, seconds=time.monotonic() - started)
+        empty = KeyDigest().row_set()
+        return CopyReport(
+            source_counts={ALL_PARTITIONS: 0}, copied={ALL_PARTITIONS: 0}, seconds=time.monotonic() - started,
+            source_rows=empty, target_rows=empty,
+        )  # fmt: skip
     await ensure_loaded(client, source, timeout)
     partitions = sorted(await client.list_partitions(source, timeout=timeout)) if mapping.by_partition else [None]
     copied_partitions = [p for p in partitions if _destination(p, mapping) is not _SKIP]
@@ -89,6 +118,7 @@ async def copy_rows(
     total = sum(before.values())
     done = 0
     limit = asyncio.Semaphore(concurrency)
+    read, written_keys = KeyDigest(), KeyDigest()
 
     def advance(rows: int) -> None:
         nonlocal done
@@ -98,7 +128,9 @@ async def copy_rows(
 
     async def one(partition: str | None) -> tuple[str, int]:
         async with limit:
-            rows = await _copy_partition(client, source, target, partition, mapping, batch_rows, timeout, advance)
+            rows = await _copy_partition(
+                client, source, target, partition, mapping, batch_rows, timeout, advance, (read, written_keys)
+            )
             return (partition or ALL_PARTITIONS, rows)
 
     copied = dict(await asyncio.gather(*(one(p) for p in copied_partitions)))
@@ -113,7 +145,34 @@ async def copy_rows(
     written = _totals_like(copied, before)
     if written != before:
         raise CopyFailed(f"copied {_show(written)} rows of {source} into {target}, but {source} holds {_show(before)}")
-    return CopyReport(source_counts=before, copied=copied, seconds=time.monotonic() - started)
+    return CopyReport(
+        source_counts=before, copied=copied, seconds=time.monotonic() - started,
+        source_rows=read.row_set(), target_rows=written_keys.row_set(),
+    )  # fmt: skip
+
+
+async def read_row_set(client: Any, name: str, pk: str, pk_type: str, timeout: float | None) -> RowSet:
+    """The rows `name` holds: every primary key read in pages (Strong), digested like a copy digests them."""
+    digest = KeyDigest()
+    cursor: Any = None
+    while True:
+        page = await client.query(
+            name, filter=_after(pk, pk_type, cursor), output_fields=[pk], limit=MAX_QUERY_LIMIT, timeout=timeout,
+            **_STRONG, **_ORDERED,
+        )  # fmt: skip
+        if not page:
+            return digest.row_set()
+        digest.add(row[pk] for row in page)
+        cursor = page[-1][pk]
+
+
+async def rows_of(client: Any, name: str, timeout: float | None) -> RowSet:
+    """The rows collection `name` holds now (loaded first if it is not: Milvus queries loaded collections only)."""
+    described = await client.describe_collection(name, timeout=timeout)
+    pk = next(f for f in described.get("fields", []) if f.get("is_primary"))
+    await ensure_loaded(client, name, timeout)
+    pk_type = "VARCHAR" if getattr(pk.get("type"), "name", str(pk.get("type"))).endswith("VARCHAR") else "INT64"
+    return await read_row_set(client, name, pk["name"], pk_type, timeout)
 
 
 async def check_unchanged(client: Any, source: str, report: CopyReport, caps: Capabilities, timeout: float | None) -> None:
@@ -229,8 +288,12 @@ async def _copy_partition(
     batch_rows: int,
     timeout: float | None,
     advance: Callable[[int], None],
+    digests: tuple[KeyDigest, KeyDigest],
 ) -> int:
-    """Page one partition by primary key; the next page is read while the previous one is inserted."""
+    """Page one partition by primary key; the next page is read while the previous one is inserted.
+
+    `digests` collect the keys read and the keys written (an auto_id target answers with its own).
+    """
     destination = _destination(partition, mapping)
     insert_kwargs: dict[str, Any] = {"partition_name": destination} if isinstance(destination, str) else {}
     output_fields = list(dict.fromkeys([mapping.primary_key, *mapping.fields, *(["$meta"] if mapping.dynamic else [])]))
@@ -256,11 +319,12 @@ async def _copy_partition(
             if not page:
                 break
             cursor = page[-1][pk]
+            digests[0].add(row[pk] for row in page)
             rows = [_convert(row, mapping, pk if drop_pk else None) for row in page]
             del page
             if pending is not None:
                 written += await pending
-            pending = asyncio.create_task(_insert(client, target, rows, insert_kwargs, timeout, advance))
+            pending = asyncio.create_task(_insert(client, target, rows, insert_kwargs, timeout, advance, digests[1], pk))
         if pending is not None:
             written += await pending
             pending = None
@@ -272,10 +336,13 @@ async def _copy_partition(
 
 
 async def _insert(
-    client: Any, target: str, rows: list[dict[str, Any]], kwargs: dict[str, Any], timeout: float | None, advance: Callable[[int], None]
-) -> int:
+    client: Any, target: str, rows: list[dict[str, Any]], kwargs: dict[str, Any], timeout: float | None,
+    advance: Callable[[int], None], written: KeyDigest, pk: str,
+) -> int:  # fmt: skip
     answer = await client.insert(target, rows, timeout=timeout, **kwargs)
     count = int(answer.get("insert_count", len(rows))) if isinstance(answer, dict) else len(rows)
+    ids = answer.get("ids") if isinstance(answer, dict) else None
+    written.add(ids if ids else [row[pk] for row in rows if pk in row])
     advance(count)
     return count
 

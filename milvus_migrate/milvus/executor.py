@@ -14,7 +14,7 @@ from milvus_migrate.milvus import copy, retry
 from milvus_migrate.milvus.connection import Session
 from milvus_migrate.planning import evolution, ops
 from milvus_migrate.planning.ops import Operation, Phase
-from milvus_migrate.planning.state import CollectionState, FieldState
+from milvus_migrate.planning.state import CollectionState, FieldState, RowSet
 
 _ALIAS_OPS = (ops.CreateAlias, ops.AlterAlias, ops.DropAlias)
 # Operations from this phase on span collections (aliases move between them; drops wait for the moves).
@@ -65,6 +65,9 @@ class ApplyResult:
     failures: list[tuple[Operation, str]] = field(default_factory=list)
     not_run: list[Operation] = field(default_factory=list)
     rows_copied: dict[str, int] = field(default_factory=dict)  # collection -> rows its copy carried over
+    # Every switch that completed: the collection, the backup its old collection became, and the rows
+    # each side held ({"collection", "backup", "out", "in"}); the history keeps them for a switch back.
+    switches: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -137,6 +140,8 @@ class _Runner:
         self.refused: Exception | None = None  # what the guard raised
         self.concurrency = concurrency  # a copy pages this many partitions at once
         self.copies: dict[str, copy.CopyReport] = {}  # source collection -> what its copy counted
+        self.stepping_aside: dict[str, dict[str, Any]] = {}  # collection -> its switch so far
+        self.checked: dict[str, RowSet] = {}  # collection -> the rows a switch back found it holding
 
     async def run_lane(self, lane: list[Operation]) -> None:
         # A lane never raises: a failure sets `stop` so no lane starts another operation,
@@ -261,15 +266,43 @@ class _Runner:
                 await client.drop_alias(alias, timeout=t)
             case ops.CopyRows():
                 await self.copy_rows(op)
-            case ops.RenameCollection(new_name=new_name, check_rows_against=shadow):
-                report = self.copies.get(op.collection_name)
-                if shadow is not None and report is not None:
-                    await copy.check_unchanged(client, op.collection_name, report, self.session.caps, t)
-                if evolution.backup_version(new_name) is not None:
-                    await self.check_backup_name_free(new_name)
-                await client.rename_collection(op.collection_name, new_name, timeout=t)
+            case ops.RenameCollection():
+                await self.rename(op)
             case _:
                 raise NotImplementedError(f"no implementation for {op.op}")
+
+    async def rename(self, op: ops.RenameCollection) -> None:
+        client, t, new_name = self.session.client, self.timeout, op.new_name
+        report = self.copies.get(op.collection_name)
+        if op.check_rows_against is not None and report is not None:
+            await copy.check_unchanged(client, op.collection_name, report, self.session.caps, t)
+        if op.expect_rows is not None and op.expect_rows_of is not None:
+            now = await copy.rows_of(client, op.expect_rows_of, t)
+            if now != op.expect_rows:
+                raise copy.CopyFailed(
+                    f"{op.expect_rows_of} took writes since the plan was made ({op.expect_rows.describe()} then, "
+                    f"{now.describe()} now, or other primary keys): it cannot be switched back without losing them. "
+                    "Nothing was switched; plan again (the rows are then copied back)."
+                )
+            self.checked[op.expect_rows_of] = now
+        if evolution.backup_version(new_name) is not None:
+            await self.check_backup_name_free(new_name)
+        await client.rename_collection(op.collection_name, new_name, timeout=t)
+        self.note_switch(op, report)
+
+    def note_switch(self, op: ops.RenameCollection, report: copy.CopyReport | None) -> None:
+        """Remember what each side of a switch holds; a completed switch goes into the result (and the history)."""
+        if evolution.backup_version(op.new_name) is not None:
+            out = report.source_rows if report is not None else self.checked.get(op.collection_name)
+            self.stepping_aside[op.collection_name] = {"collection": op.collection_name, "backup": op.new_name, "out": out}
+        elif op.phase is Phase.SWITCH_IN and op.new_name in self.stepping_aside:
+            switch = self.stepping_aside.pop(op.new_name)
+            copied = self.copies.get(op.new_name)
+            incoming = op.rows if op.rows is not None else (copied.target_rows if copied is not None else None)
+            if switch["out"] is not None and incoming is not None:
+                self.result.switches.append(
+                    {**switch, "out": switch["out"].model_dump(), "in": incoming.model_dump()}
+                )
 
     async def check_backup_name_free(self, name: str) -> None:
         if await self.session.client.has_collection(name, timeout=self.timeout):

@@ -15,6 +15,7 @@ from milvus_migrate import __version__
 from milvus_migrate.errors import HistoryError
 from milvus_migrate.milvus import retry
 from milvus_migrate.planning.ops import Direction
+from milvus_migrate.planning.state import RowSet
 
 # Milvus needs a vector field and an index before it can query a collection: a 2-d placeholder.
 _PLACEHOLDER_VECTOR = [0.0, 0.0]
@@ -35,7 +36,8 @@ class HistoryRecord:
     applied_by: str
     duration_ms: int
     tool_version: str
-    # JSON of a failed step (operation, message, ran, not_run); '' otherwise. Newer than the other
+    # JSON: a failed step's operation, message, ran, not_run; any step's switches (executor.ApplyResult);
+    # '' when there is neither. Newer than the other
     # fields: a history collection made by milvus-migrate 0.1 has no such field, and keeps working.
     detail: str = ""
 
@@ -104,12 +106,24 @@ def last_failure(records: list[HistoryRecord]) -> HistoryRecord | None:
 
 
 def failure_detail(record: HistoryRecord) -> dict[str, Any]:
-    """The parsed detail of a failed record ({} when it has none)."""
+    """The parsed detail of a record ({} when it has none): a failure's, and the switches a step made."""
     try:
         value = json.loads(record.detail) if record.detail else {}
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def switch_facts(records: list[HistoryRecord]) -> dict[str, tuple[RowSet, RowSet]]:
+    """backup name -> (rows it held when it stepped aside, rows of the collection that took its name), as last recorded."""
+    facts: dict[str, tuple[RowSet, RowSet]] = {}
+    for r in records:
+        for switch in failure_detail(r).get("switches") or []:
+            try:
+                facts[str(switch["backup"])] = (RowSet(**switch["out"]), RowSet(**switch["in"]))
+            except (KeyError, TypeError, ValueError):
+                continue  # a record this version cannot read: no switch back over it, a copy instead
+    return facts
 
 
 def encode_detail(detail: dict[str, Any]) -> str:

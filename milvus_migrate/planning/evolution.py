@@ -35,6 +35,8 @@ _WIDENINGS = {
 # underscores only, so a double underscore plus "mm" is the least likely to meet a user's name.
 SHADOW_SUFFIX = "__mm_shadow"
 _BACKUP = re.compile(r"^(?P<owner>.+)__mm_backup_v(?P<version>\d+)$")
+# A backup on its way back to its name (a switch back between its renames): `<name>__mm_switch_v<version>`.
+_SWITCH = re.compile(r"^(?P<owner>.+)__mm_switch_v(?P<version>\d+)$")
 
 
 class Kind(str, Enum):
@@ -73,22 +75,33 @@ def backup_name(name: str, version: int) -> str:
     return f"{name}__mm_backup_v{version}"
 
 
+def switch_name(name: str, version: int) -> str:
+    """The name backup `<name>__mm_backup_v<version>` takes while it switches back to `name`."""
+    return f"{name}__mm_switch_v{version}"
+
+
 def owner_of(name: str) -> str:
     """The user collection a shadow or backup belongs to (`name` itself for any other collection)."""
     if name.endswith(SHADOW_SUFFIX):
         return name.removesuffix(SHADOW_SUFFIX)
-    match = _BACKUP.match(name)
+    match = _BACKUP.match(name) or _SWITCH.match(name)
     return match["owner"] if match else name
 
 
 def is_reserved(name: str) -> bool:
-    """Whether `name` is one of milvus-migrate's shadow or backup collections."""
+    """Whether `name` is one of milvus-migrate's shadow, backup or switching collections."""
     return owner_of(name) != name
 
 
 def backup_version(name: str) -> int | None:
     """The version a backup collection holds (None when `name` is no backup)."""
     match = _BACKUP.match(name)
+    return int(match["version"]) if match else None
+
+
+def switch_version(name: str) -> int | None:
+    """The version a backup switching back holds (None when `name` is no such collection)."""
+    match = _SWITCH.match(name)
     return int(match["version"]) if match else None
 
 
@@ -245,6 +258,9 @@ def in_place_ops(want: CollectionState, have: CollectionState, changes: list[Cha
     return out
 
 
+Diff = Callable[[CollectionState, CollectionState], list[ops.Operation]]
+
+
 def recreate_ops(
     want: CollectionState,
     have: CollectionState,
@@ -252,14 +268,27 @@ def recreate_ops(
     create: Callable[[CollectionState, str], list[ops.Operation]],
     *,
     version: int,
+    to_version: int | None = None,
+    backups: dict[str, CollectionState] | None = None,
+    diff: Diff | None = None,
+    caps: Capabilities | None = None,
 ) -> list[ops.Operation]:
     """The operations that rebuild `have` as `want`, keeping the rows where every change allows it.
 
     `create(collection, reason)` is the planner's builder of a collection with its partitions, indexes
-    and load state. `version` is the version the live collection holds (it names the backup).
+    and load state. `version` is the version the live collection holds (it names the backup). When a
+    backup of version `to_version` holds exactly the rows `have` holds (`backups`, read from Milvus and
+    the history), the backup takes the name back instead: `diff(want, backup)` makes it what is declared.
     """
     blocking = [c for c in changes if c.kind is not Kind.IN_PLACE]
     why = "; ".join(c.reason for c in blocking)
+    not_switched = ""
+    if to_version is not None and to_version != version and backups and diff is not None and caps is not None:
+        backup, not_switched = switch_back_candidate(want, have, backups, version, to_version, caps)
+        if backup is not None:
+            return _switch_back_ops(want, have, backup, diff, version)
+    if not_switched:
+        why = f"{why} ({not_switched})"
     loss = [c for c in blocking if c.kind is Kind.DATA_LOSS]
     if have.num_rows == 0 or loss or want.on_recreate == "drop":
         if have.num_rows == 0:
@@ -270,7 +299,66 @@ def recreate_ops(
             ops.DropCollection(collection_name=want.name, phase=Phase.DROP_FOR_RECREATE, num_rows=have.num_rows, reason=why_drop),
             *create(want, f"recreated: {why}"),
         ]
-    return _copy_ops(want, have, blocking, create, version)
+    return _copy_ops(want, have, blocking, create, version, why)
+
+
+def switch_back_candidate(
+    want: CollectionState,
+    have: CollectionState,
+    backups: dict[str, CollectionState],
+    version: int,
+    to_version: int,
+    caps: Capabilities,
+) -> tuple[CollectionState | None, str]:
+    """The backup that can take `want.name` back instantly, or None and why not ('' when there is no backup).
+
+    A backup of `to_version` qualifies when it has the declared schema (only in-place differences) and
+    the collection under the name holds exactly the rows it held when it replaced that backup: no row
+    inserted or deleted since the switch (docs/evolution.md, "Switching back").
+    """
+    name = backup_name(want.name, to_version)
+    backup = backups.get(name)
+    if backup is None:
+        return None, ""
+    if backup_name(want.name, version) in backups:
+        return None, f"not switched back to {name}: {backup_name(want.name, version)} already exists"
+    if needs_recreate(classify(want, backup, caps)):
+        return None, f"not switched back to {name}: its schema is not the one declared"
+    if backup.replaced_by is None:
+        return None, f"not switched back to {name}: the history holds no record of the switch that kept it"
+    if have.row_set is None:
+        return None, f"not switched back to {name}: the rows of {want.name} could not be compared (not loaded)"
+    if have.row_set != backup.replaced_by:
+        then, now = backup.replaced_by, have.row_set
+        how = f"{then.describe()} then, {now.describe()} now" if then.rows != now.rows else "other primary keys"
+        return None, f"not switched back to {name}: {want.name} took writes since it replaced it ({how})"
+    return backup, ""
+
+
+def _switch_back_ops(
+    want: CollectionState, have: CollectionState, backup: CollectionState, diff: Diff, version: int
+) -> list[ops.Operation]:
+    """The backup is made what is declared under its own name, then takes the name; the current collection steps aside."""
+    name = want.name
+    incoming, outgoing = switch_name(name, backup_version(backup.name) or 0), backup_name(name, version)
+    rows = have.row_set
+    assert rows is not None  # switch_back_candidate checked it
+    out = diff(want.model_copy(update={"name": backup.name, "aliases": ()}), backup)
+    out.append(
+        ops.RenameCollection(
+            collection_name=backup.name, new_name=incoming, phase=Phase.SWITCH_PREPARE, expect_rows=rows,
+            expect_rows_of=name,
+            reason=f"switch to the backup: {name} took no writes since it replaced {backup.name} ({rows.describe()}, same keys)",
+        )  # fmt: skip
+    )
+    out.append(ops.RenameCollection(collection_name=name, new_name=outgoing, reason="switch: keep the current collection as a backup"))
+    out.append(
+        ops.RenameCollection(
+            collection_name=incoming, new_name=name, phase=Phase.SWITCH_IN, rows=backup.row_set,
+            reason="switch: the backup takes the name back",
+        )  # fmt: skip
+    )
+    return out + _after_switch(want, have, outgoing)
 
 
 def _copy_ops(
@@ -279,9 +367,10 @@ def _copy_ops(
     changes: list[Change],
     create: Callable[[CollectionState, str], list[ops.Operation]],
     version: int,
+    why: str,
 ) -> list[ops.Operation]:
+    """Fill a shadow with the new schema from `have`'s rows, then switch names; `why` says what changed."""
     name, shadow, backup = want.name, shadow_name(want.name), backup_name(want.name, version)
-    why = "; ".join(c.reason for c in changes)
     reason = f"copy: {why}"
     # The shadow is built like a new collection, minus the aliases: those move at the switch.
     built = create(want.model_copy(update={"name": shadow, "aliases": ()}), reason)
@@ -307,17 +396,19 @@ def _copy_ops(
     )
     out.append(ops.RenameCollection(collection_name=name, new_name=backup, check_rows_against=shadow, reason="switch: keep the old collection as a backup"))
     out.append(ops.RenameCollection(collection_name=shadow, new_name=name, phase=Phase.SWITCH_IN, reason="switch: the copy takes the name"))
-    # Aliases follow a renamed collection: move the declared ones from the backup back to the name.
-    out += [
-        ops.AlterAlias(collection_name=name, alias=alias, previous_collection=backup, reason="switch: re-point the alias")
+    return out + _after_switch(want, have, backup)
+
+
+def _after_switch(want: CollectionState, have: CollectionState, backup: str) -> list[ops.Operation]:
+    """Aliases follow a renamed collection: the declared ones move from the backup back to the name; the backup is released."""
+    moves: list[ops.Operation] = [
+        ops.AlterAlias(collection_name=want.name, alias=alias, previous_collection=backup, reason="switch: re-point the alias")
         for alias in sorted(set(want.aliases) & set(have.aliases))
     ]
-    out.append(
-        ops.ReleaseCollection(
-            collection_name=backup, phase=Phase.AFTER_SWITCH, reason="the backup holds no memory until it is needed again"
-        )
+    release = ops.ReleaseCollection(
+        collection_name=backup, phase=Phase.AFTER_SWITCH, reason="the backup holds no memory until it is needed again"
     )
-    return out
+    return [*moves, release]
 
 
 def row_mapping(want: CollectionState, have: CollectionState) -> ops.RowMapping:

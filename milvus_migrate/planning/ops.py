@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 from typing import Any, ClassVar
 
-from milvus_migrate.planning.state import CollectionState, FieldState, IndexState
+from milvus_migrate.planning.state import CollectionState, FieldState, IndexState, RowSet
 
 
 class Phase(IntEnum):
@@ -23,6 +23,9 @@ class Phase(IntEnum):
     COPY_ROWS = 75  # a shadow collection is filled before its indexes are built: one build, on sealed segments
     CREATE_INDEXES = 80  # Milvus loads only collections whose vector fields are indexed
     LOAD = 90
+    # A backup switched back to takes a name that says so first: an interrupted switch back is then
+    # finished (or undone) knowing which backup was coming in (copy.finish_interrupted_switches).
+    SWITCH_PREPARE = 94
     SWITCH = 95  # a copied collection's old version steps aside only once its shadow is indexed and loaded
     SWITCH_IN = 96  # then the shadow takes the name
     AFTER_SWITCH = 97  # the backup is released: it holds no memory until `down` needs it
@@ -457,6 +460,12 @@ class RenameCollection(Operation):
     # Before renaming, check that the collection still holds the rows a copy into this one counted
     # (writes that arrived after the copy would be left behind in the backup).
     check_rows_against: str | None = None
+    # A switch back: before renaming, check that `expect_rows_of` still holds exactly these rows (no
+    # writes since the switch that made the backup), else stop with nothing renamed.
+    expect_rows: RowSet | None = None
+    expect_rows_of: str | None = None
+    # A switch back, as the backup takes the name: the rows it holds (recorded, for the next switch).
+    rows: RowSet | None = None
 
     def subject(self) -> str:
         return self.new_name
@@ -465,7 +474,10 @@ class RenameCollection(Operation):
         return f"rename collection {self.collection_name} → {self.new_name}"
 
     def details(self) -> dict[str, Any]:
-        return {"new_name": self.new_name, "check_rows_against": self.check_rows_against}
+        out: dict[str, Any] = {"new_name": self.new_name, "check_rows_against": self.check_rows_against}
+        if self.expect_rows is not None:
+            out["expect_rows"] = {"collection": self.expect_rows_of, **self.expect_rows.model_dump()}
+        return out
 
 
 @dataclass(frozen=True)

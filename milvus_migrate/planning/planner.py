@@ -48,8 +48,11 @@ def plan(
             changes = evolution.classify(want, have, caps)
             if evolution.needs_recreate(changes):
                 rebuilt = evolution.recreate_ops(
-                    want, have, changes, lambda c, why: _create(c, caps, why, warnings), version=from_version
-                )
+                    want, have, changes, lambda c, why: _create(c, caps, why, warnings), version=from_version,
+                    to_version=to_version, backups=live.backups, caps=caps,
+                    diff=lambda w, h: _diff_collection(w, h, caps, warnings, unchecked)
+                    + evolution.in_place_ops(w, h, evolution.classify(w, h, caps)),
+                )  # fmt: skip
                 if any(isinstance(op, ops.DropCollection) for op in rebuilt):
                     recreated.add(name)
                 planned += rebuilt

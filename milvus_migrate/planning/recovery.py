@@ -86,12 +86,13 @@ def find(
 
 
 def finished(live: State, shadows: State, switches: Sequence[InterruptedSwitch], caps: Capabilities) -> State:
-    """`live` (the managed collections as read) as a read after finishing `switches` would describe it.
+    """`live` (the managed collections and backups as read) as a read after finishing `switches` would describe it.
 
     `shadows` holds the shadows of the switches as read: each is the collection the rename puts under the name.
     """
     collections = dict(live.collections)
     owners = dict(live.alias_owners)
+    backups = dict(live.backups)
     for switch in switches:
         if switch.shadow is not None:
             shadow = shadows.collections.get(switch.shadow)
@@ -111,4 +112,7 @@ def finished(live: State, shadows: State, switches: Sequence[InterruptedSwitch],
             collections[switch.collection] = c.model_copy(update={"aliases": tuple(sorted({*c.aliases, *moved}))})
             for alias in moved:
                 owners.pop(alias, None)
-    return State(collections=dict(sorted(collections.items())), alias_owners=owners)
+        for source in {source for _, source in switch.alias_moves} & backups.keys():
+            kept = tuple(a for a in backups[source].aliases if a not in moved)
+            backups[source] = backups[source].model_copy(update={"aliases": kept})
+    return live.model_copy(update={"collections": dict(sorted(collections.items())), "alias_owners": owners, "backups": backups})

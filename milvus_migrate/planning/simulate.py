@@ -8,17 +8,36 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from milvus_migrate.planning import ops
+from milvus_migrate.planning import evolution, ops
 from milvus_migrate.planning.state import CollectionState, LoadState, State
 
 
 def simulate(state: State, operations: Iterable[ops.Operation]) -> State:
     """`state` after `operations` ran in order, as a later read of Milvus would describe it."""
-    collections = dict(state.collections)
+    # Backups take part: a switch back renames one to its collection's name, and a switch makes one.
+    collections = {**state.backups, **state.collections}
+    stepped_aside: dict[str, str] = {}  # collection name -> the backup its previous collection became
     for op in operations:
         _apply(collections, op)
+        if isinstance(op, ops.RenameCollection):
+            _follow_switch(collections, op, stepped_aside)
+    backups = {n: c for n, c in collections.items() if evolution.backup_version(n) is not None}
+    kept = {n: c for n, c in collections.items() if n not in backups}
     # Names held by collections the files do not manage stay held: later steps are refused the same way.
-    return State(collections=collections, alias_owners=state.alias_owners)
+    return State(collections=kept, alias_owners=state.alias_owners, backups=backups)
+
+
+def _follow_switch(collections: dict[str, CollectionState], op: ops.RenameCollection, stepped_aside: dict[str, str]) -> None:
+    """Keep the row sets a later switch back compares (CollectionState.row_set, replaced_by)."""
+    if evolution.backup_version(op.new_name) is not None:
+        stepped_aside[op.collection_name] = op.new_name
+        _update(collections, op.new_name, replaced_by=None)
+    elif not evolution.is_reserved(op.new_name):
+        # A shadow's rows are known once copied, not before: a later step cannot switch back over it.
+        _update(collections, op.new_name, row_set=op.rows, replaced_by=None)
+        backup = stepped_aside.pop(op.new_name, None)
+        if backup is not None and backup in collections:
+            _update(collections, backup, replaced_by=op.rows)
 
 
 # alter_collection_field's params → the FieldState attribute they set.

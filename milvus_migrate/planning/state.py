@@ -121,6 +121,21 @@ class LoadState(_State):
     partitions: tuple[str, ...] | None = None
 
 
+class RowSet(_State):
+    """Which rows a collection holds, as far as a switch back needs to know: how many, and which primary keys.
+
+    `keys` is an order-independent digest of the primary keys (copy.KeyDigest). Two equal RowSets of the
+    same collection mean no row was inserted or deleted in between; an upsert that rewrites a row under
+    the same key is not seen.
+    """
+
+    rows: int
+    keys: str
+
+    def describe(self) -> str:
+        return f"{self.rows:,} rows"
+
+
 class CollectionState(_State):
     """Everything milvus-migrate manages about one collection.
 
@@ -146,6 +161,12 @@ class CollectionState(_State):
     # Declared side only: what `up` does when a change cannot be made in place
     # ("copy", the default: carry the rows over; "drop": drop and create, for scratch collections).
     on_recreate: Literal["copy", "drop"] | None = None
+    # Live side only, read when a backup could replace this collection (docs/evolution.md, "Switching back"):
+    # the rows it holds now; for a backup, the rows it held when it stepped aside (from the history).
+    row_set: RowSet | None = None
+    # A backup only: the rows of the collection that took its name at that switch, as recorded then.
+    # While that collection still holds exactly these rows, this backup can take the name back instantly.
+    replaced_by: RowSet | None = None
 
     def field(self, name: str) -> FieldState | None:
         """The field called `name`, if any."""
@@ -168,6 +189,9 @@ class State(_State):
     # Live side only: names the files use (declared aliases and collection names) that Milvus resolves to a
     # collection the files do not manage, each with that collection: an alias of it, or its own name.
     alias_owners: dict[str, str] = {}
+    # Live side only: the backups copies kept of managed collections (`<name>__mm_backup_v<N>`), keyed by
+    # their names, with what the history recorded at their switch. Never planned as collections of their own.
+    backups: dict[str, CollectionState] = {}
 
     def alias_targets(self) -> dict[str, str]:
         """alias -> the collection it points at."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from milvus_migrate.planning import capabilities, evolution, ops, planner
+from milvus_migrate.planning import capabilities, evolution, ops, planner, runplan
 from milvus_migrate.planning.evolution import Kind
-from milvus_migrate.planning.ops import Phase
-from milvus_migrate.planning.state import CollectionState, FieldState
+from milvus_migrate.planning.ops import Direction, Phase
+from milvus_migrate.planning.state import CollectionState, FieldState, RowSet, State
 from tests.unit.factories import (
     bm25,
     collection,
@@ -298,3 +298,136 @@ def test_shadow_and_backup_names_are_recognised_as_milvus_migrates_own():
     assert evolution.owner_of("docs__mm_shadow") == "docs" and evolution.owner_of("docs__mm_backup_v12") == "docs"
     assert evolution.backup_version("docs__mm_backup_v12") == 12 and evolution.backup_version("docs") is None
     assert evolution.is_reserved("a_b__mm_backup_v1") and not evolution.is_reserved("docs") and not evolution.is_reserved("x__mm_backup")
+
+
+# --- switching back to a backup ------------------------------------------------------------------------
+
+ROWS_AT_SWITCH = RowSet(rows=3000, keys="00000000000000aa")
+
+
+def _backup(version: int, fields: list[FieldState] | None = None, **kw) -> CollectionState:
+    """A backup as read from Milvus (released, no aliases) with what the history recorded at its switch."""
+    kw.setdefault("replaced_by", ROWS_AT_SWITCH)
+    kw.setdefault("row_set", RowSet(rows=3000, keys="00000000000000bb"))
+    kw.setdefault("indexes", [hnsw("vec")])
+    fields = fields if fields is not None else [pk(), vec()]
+    return collection(f"docs__mm_backup_v{version}", fields=fields, load=False, partitions=["p1"], **kw)
+
+
+def _with_backups(live: CollectionState, *backups: CollectionState) -> State:
+    return State(collections={live.name: live}, backups={b.name: b for b in backups})
+
+
+# Version 3 added `year`; going down to version 2 drops it again.
+V3_FIELDS = [pk(), vec(), scalar("year", "INT64", default_value=2024)]
+
+
+def _down_plan(live: CollectionState, *backups: CollectionState, caps=MILVUS_2_3) -> ops.Plan:
+    return planner.plan(state(_declared([pk(), vec()])), _with_backups(live, *backups), caps, from_version=3, to_version=2, direction="down")
+
+
+def test_down_switches_back_to_the_backup_when_the_collection_took_no_writes():
+    live = _live(fields=V3_FIELDS, row_set=ROWS_AT_SWITCH)
+    plan = _down_plan(live, _backup(2))
+    steps = [(op.op, op.collection_name, op.subject()) for op in plan.ops]
+    assert steps == [
+        ("load_collection", "docs__mm_backup_v2", ""),  # as declared, before it takes the name
+        ("rename_collection", "docs__mm_backup_v2", "docs__mm_switch_v2"),
+        ("rename_collection", "docs", "docs__mm_backup_v3"),
+        ("rename_collection", "docs__mm_switch_v2", "docs"),
+        ("release_collection", "docs__mm_backup_v3", ""),
+        ("alter_alias", "docs", "docs_live"),
+    ]
+    # Nothing is lost: year's values stay in the backup of version 3.
+    assert not plan.destructive_ops
+    prepare = plan.ops[1]
+    assert isinstance(prepare, ops.RenameCollection) and prepare.expect_rows == ROWS_AT_SWITCH and prepare.expect_rows_of == "docs"
+    assert "docs took no writes since it replaced docs__mm_backup_v2 (3,000 rows, same keys)" in prepare.reason
+    assert {evolution.owner_of(op.collection_name) for op in plan.ops} == {"docs"}
+
+
+@pytest.mark.parametrize(
+    ("live_rows", "backups", "why"),
+    [
+        (RowSet(rows=3005, keys="00000000000000aa"), [_backup(2)], "docs took writes since it replaced it (3,000 rows then, 3,005 rows now)"),
+        (RowSet(rows=3000, keys="00000000000000cc"), [_backup(2)], "docs took writes since it replaced it (other primary keys)"),
+        (None, [_backup(2)], "the rows of docs could not be compared (not loaded)"),
+        (ROWS_AT_SWITCH, [_backup(2, replaced_by=None)], "the history holds no record of the switch that kept it"),
+        (ROWS_AT_SWITCH, [_backup(2, [pk(), vec(dim=16)])], "its schema is not the one declared"),
+        (ROWS_AT_SWITCH, [_backup(2), _backup(3)], "docs__mm_backup_v3 already exists"),
+    ],
+    ids=["rows-inserted", "rows-replaced", "not-compared", "no-record", "other-schema", "name-taken"],
+)
+def test_down_copies_back_when_the_backup_cannot_take_the_name(live_rows, backups, why):
+    plan = _down_plan(_live(fields=V3_FIELDS, row_set=live_rows), *backups)
+    copy = next(op for op in plan.ops if isinstance(op, ops.CopyRows))
+    assert f"(not switched back to docs__mm_backup_v2: {why})" in copy.reason
+    assert copy.destructive  # the values of year are lost by a copy back
+
+
+def test_up_after_a_switch_back_switches_forward_again():
+    # After `down` switched back, the version-3 collection is the backup; `up` takes it back the same way.
+    live = _live(row_set=ROWS_AT_SWITCH)
+    backup = _backup(3, V3_FIELDS)
+    plan = planner.plan(state(_declared(V3_FIELDS)), _with_backups(live, backup), MILVUS_2_3, from_version=2, to_version=3)
+    renames = [(op.collection_name, op.new_name) for op in plan.ops if isinstance(op, ops.RenameCollection)]
+    assert renames == [("docs__mm_backup_v3", "docs__mm_switch_v3"), ("docs", "docs__mm_backup_v2"), ("docs__mm_switch_v3", "docs")]
+    assert "copy_rows" not in [op.op for op in plan.ops]
+
+
+def test_backup_is_made_what_is_declared_in_place_before_the_switch():
+    # The backup lacks an index the target version declares: built on the backup, under its own name.
+    backup = _backup(2, indexes=[])
+    plan = _down_plan(_live(fields=V3_FIELDS, row_set=ROWS_AT_SWITCH), backup)
+    assert [(op.op, op.collection_name) for op in plan.ops][:2] == [
+        ("create_index", "docs__mm_backup_v2"),
+        ("load_collection", "docs__mm_backup_v2"),
+    ]
+
+
+def test_a_run_down_two_versions_switches_back_twice():
+    # Versions 2 and 3 each copied docs; neither collection took writes while it held the name.
+    v1 = _declared([pk(), vec()])
+    v2 = _declared([pk(), vec(), scalar("title", nullable=True)])
+    v3 = _declared([pk(), vec(), scalar("title", nullable=True), scalar("year", "INT64", default_value=1)])
+    at_v2_switch, at_v3_switch = RowSet(rows=10, keys="01"), RowSet(rows=10, keys="02")
+    live = _live(fields=v3.fields, row_set=at_v3_switch)
+    backups = [
+        _backup(1, list(v1.fields), row_set=RowSet(rows=10, keys="00"), replaced_by=at_v2_switch),
+        # The version-2 collection held the same rows when version 3 replaced it as when it took the name.
+        _backup(2, list(v2.fields), row_set=at_v2_switch, replaced_by=at_v3_switch),
+    ]
+    versions = [
+        runplan.Version(n, f"000{n}_v", f"000{n}_v.yaml", "", f"c{n}", state(v)) for n, v in ((1, v1), (2, v2), (3, v3))
+    ]
+    run = runplan.compute_run(versions, 3, _with_backups(live, *backups), LITE, direction=Direction.DOWN, to=1)
+    assert [op.op for op in run.ops if op.op == "copy_rows"] == []
+    assert [(op.collection_name, op.new_name) for op in run.ops if isinstance(op, ops.RenameCollection)] == [
+        ("docs__mm_backup_v2", "docs__mm_switch_v2"), ("docs", "docs__mm_backup_v3"), ("docs__mm_switch_v2", "docs"),
+        ("docs__mm_backup_v1", "docs__mm_switch_v1"), ("docs", "docs__mm_backup_v2"), ("docs__mm_switch_v1", "docs"),
+    ]  # fmt: skip
+
+
+def test_a_run_down_two_versions_copies_once_the_middle_collection_took_writes():
+    v1 = _declared([pk(), vec()])
+    v2 = _declared([pk(), vec(), scalar("title", nullable=True)])
+    v3 = _declared([pk(), vec(), scalar("title", nullable=True), scalar("year", "INT64", default_value=1)])
+    live = _live(fields=v3.fields, row_set=RowSet(rows=10, keys="02"))
+    backups = [
+        _backup(1, list(v1.fields), replaced_by=RowSet(rows=10, keys="01")),
+        # Rows were written to the version-2 collection before version 3 replaced it.
+        _backup(2, list(v2.fields), row_set=RowSet(rows=12, keys="03"), replaced_by=RowSet(rows=10, keys="02")),
+    ]
+    versions = [
+        runplan.Version(n, f"000{n}_v", f"000{n}_v.yaml", "", f"c{n}", state(v)) for n, v in ((1, v1), (2, v2), (3, v3))
+    ]
+    run = runplan.compute_run(versions, 3, _with_backups(live, *backups), LITE, direction=Direction.DOWN, to=1)
+    first, second = run.steps
+    assert "copy_rows" not in [op.op for op in first.plan.ops]
+    copy = next(op for op in second.plan.ops if isinstance(op, ops.CopyRows))
+    assert "docs took writes since it replaced it (10 rows then, 12 rows now)" in copy.reason
+
+
+def test_switching_names_are_milvus_migrates_own():
+    assert evolution.owner_of("docs__mm_switch_v4") == "docs" and evolution.switch_version("docs__mm_switch_v4") == 4
+    assert evolution.is_reserved("docs__mm_switch_v4") and evolution.backup_version("docs__mm_switch_v4") is None

@@ -66,3 +66,64 @@ def test_alter_collection_field_calls_pymilvus_with_field_params():
     )
     client = _apply([op], capabilities.modern_server("v2.5.4"))
     assert client.calls == [("alter_collection_field", ("docs", "title"), {"field_params": {"mmap.enabled": True}, "timeout": 5})]
+
+
+class RowsClient(RecordingClient):
+    """A collection `docs` whose primary keys are `keys`; every other call is recorded."""
+
+    def __init__(self, keys: list[int]) -> None:
+        super().__init__()
+        self.keys = keys
+
+    async def describe_collection(self, name: str, **kwargs: Any) -> dict[str, Any]:
+        return {"fields": [{"name": "id", "type": "INT64", "is_primary": True}]}
+
+    async def get_load_state(self, name: str, **kwargs: Any) -> dict[str, Any]:
+        return {"state": "Loaded"}
+
+    async def query(self, name: str, *, filter: str, limit: int, **kwargs: Any) -> list[dict[str, Any]]:
+        after = int(filter.split(">")[1]) if filter else -1
+        return [{"id": k} for k in sorted(self.keys) if k > after][:limit]
+
+
+def _switch_back(expected: list[int]) -> list[ops.Operation]:
+    from milvus_migrate.milvus.copy import KeyDigest
+
+    digest = KeyDigest()
+    digest.add(expected)
+    return [
+        ops.RenameCollection(
+            collection_name="docs__mm_backup_v1", new_name="docs__mm_switch_v1", phase=ops.Phase.SWITCH_PREPARE,
+            expect_rows=digest.row_set(), expect_rows_of="docs", reason="test",
+        ),
+        ops.RenameCollection(collection_name="docs", new_name="docs__mm_backup_v2", reason="test"),
+        ops.RenameCollection(
+            collection_name="docs__mm_switch_v1", new_name="docs", phase=ops.Phase.SWITCH_IN, rows=digest.row_set(), reason="test"
+        ),
+    ]  # fmt: skip
+
+
+def _run(client: RecordingClient, plan_ops: list[ops.Operation]) -> executor.ApplyResult:
+    session = Session(client=client, caps=capabilities.server_2_3(), settings=ConnectionSettings(uri="http://localhost:19530", timeout=5))
+    return asyncio.run(executor.apply(ops.Plan(ops=tuple(plan_ops)), session))
+
+
+def test_switch_back_renames_when_the_collection_holds_the_rows_it_was_planned_with():
+    client = RowsClient(keys=[1, 2, 3])
+    result = _run(client, _switch_back([3, 2, 1]))
+    assert result.ok
+    assert [c[1] for c in client.calls if c[0] == "rename_collection"] == [
+        ("docs__mm_backup_v1", "docs__mm_switch_v1"), ("docs", "docs__mm_backup_v2"), ("docs__mm_switch_v1", "docs"),
+    ]  # fmt: skip
+    (switch,) = result.switches  # recorded for the next switch back
+    assert switch["backup"] == "docs__mm_backup_v2" and switch["out"]["rows"] == 3 and switch["in"]["rows"] == 3
+
+
+@pytest.mark.parametrize("now", [[1, 2, 3, 4], [1, 2, 4]], ids=["row-inserted", "row-replaced"])
+def test_switch_back_renames_nothing_when_rows_were_written_since_the_plan(now):
+    client = RowsClient(keys=now)
+    result = _run(client, _switch_back([1, 2, 3]))
+    (failure,) = result.failure_lines()
+    assert "docs took writes since the plan was made" in failure and "Nothing was switched" in failure
+    assert [c for c in client.calls if c[0] == "rename_collection"] == []
+    assert not result.switches

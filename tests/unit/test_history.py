@@ -58,3 +58,19 @@ def test_records_are_secret_free_and_json_carries_the_direction_word():
     body = r.to_json()
     assert body["direction"] == "up" and body["tool_version"] and "@" in body["applied_by"]
     assert set(body) == set(HistoryRecord.__dataclass_fields__)
+
+
+def test_switch_facts_keep_the_last_record_of_each_backup_and_skip_unreadable_ones():
+    def switched(backup: str, out: int, incoming: int, direction: Direction = Direction.UP) -> HistoryRecord:
+        detail = {"switches": [{"collection": "docs", "backup": backup, "out": {"rows": out, "keys": "a"}, "in": {"rows": incoming, "keys": "b"}}]}
+        return rec(0, 2, direction, 2, detail=json.dumps(detail))
+
+    records = [
+        switched("docs__mm_backup_v1", 10, 10),
+        rec(0, 2, Direction.FAILED, 1, detail=json.dumps({"operation": "x", "switches": [{"backup": "docs__mm_backup_v9"}]})),
+        switched("docs__mm_backup_v2", 10, 11, Direction.DOWN),
+        switched("docs__mm_backup_v1", 12, 12),
+        rec(0, 3, Direction.UP, 3, detail="not json"),
+    ]
+    facts = history.switch_facts(records)
+    assert {b: (o.rows, i.rows) for b, (o, i) in facts.items()} == {"docs__mm_backup_v1": (12, 12), "docs__mm_backup_v2": (10, 11)}
