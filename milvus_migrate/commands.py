@@ -289,8 +289,8 @@ async def _preview(
 ) -> PlannedRun:
     """The run `up`/`down` would compute, read-only: with the interrupted switches they finish first.
 
-    The steps are planned against the state those switches leave (each shadow read under its final
-    name, the aliases moved back), which is what `up`/`down` read once they finished them.
+    The steps are planned against the state those switches leave (each renamed collection read under
+    its final name, the aliases moved back), which is what `up`/`down` read once they finished them.
     """
     records = await _history(session, options).records()
     if direction is None:
@@ -298,13 +298,13 @@ async def _preview(
     switches = await _interrupted_switches(session, options, migration_set, records, direction, to, steps)
     if not switches:
         return await _compute(session, options, migration_set, direction=direction, to=to, steps=steps, records=records)
-    shadows = await introspect.read_state(
-        session.client, [s.shadow for s in switches if s.shadow is not None], session.caps,
-        concurrency=options.concurrency, timeout=options.settings.timeout,
-    )  # fmt: skip
+    renamed = await introspect.read_state(
+        session.client, recovery.to_read(switches), session.caps, concurrency=options.concurrency, timeout=options.settings.timeout
+    )
+    facts = history.switch_facts(records)
     planned = await _compute(
         session, options, migration_set, direction=direction, to=to, steps=steps, records=records,
-        recovered=lambda live: recovery.finished(live, shadows, switches, session.caps),
+        recovered=lambda live: recovery.finished(live, renamed, switches, session.caps, facts),
     )  # fmt: skip
     return _with_recovery(planned, switches)
 

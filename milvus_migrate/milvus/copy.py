@@ -243,24 +243,26 @@ async def find_interrupted_switches(
 async def finish_interrupted_switches(
     client: Any, switches: list[InterruptedSwitch], caps: Capabilities, timeout: float | None
 ) -> None:
-    """Complete `switches` (from find_interrupted_switches, under the lock): rename each shadow, move the aliases.
+    """Complete `switches` (from find_interrupted_switches, under the lock): the rename, then the alias moves.
 
-    A shadow takes the name only when it holds as many rows as the backup (the source at the switch):
-    CopyFailed otherwise, before anything of that collection moved.
+    A copy's shadow takes the name only when it holds as many rows as the backup (the source at the
+    switch): CopyFailed otherwise, before anything of that collection moved.
     """
     for switch in switches:
-        if switch.shadow is not None and switch.backup is not None:
-            counts = []
-            for collection in (switch.shadow, switch.backup):
-                await ensure_loaded(client, collection, timeout)
-                counts.append(await count_rows(client, collection, [None], caps, timeout))
-            if counts[0] != counts[1]:
-                raise CopyFailed(
-                    f"{switch.collection} is missing; {switch.shadow} holds {_show(counts[0])} rows and {switch.backup} "
-                    f"{_show(counts[1])}, so the interrupted switch cannot be finished safely. Rename the one to keep to "
-                    f"{switch.collection} by hand."
-                )
-            await client.rename_collection(switch.shadow, switch.collection, timeout=timeout)
+        if switch.rename is not None:
+            source, target = switch.rename
+            if switch.check_rows_against is not None:
+                counts = []
+                for collection in (source, switch.check_rows_against):
+                    await ensure_loaded(client, collection, timeout)
+                    counts.append(await count_rows(client, collection, [None], caps, timeout))
+                if counts[0] != counts[1]:
+                    raise CopyFailed(
+                        f"{switch.collection} is missing; {source} holds {_show(counts[0])} rows and "
+                        f"{switch.check_rows_against} {_show(counts[1])}, so the interrupted switch cannot be finished "
+                        f"safely. Rename the one to keep to {switch.collection} by hand."
+                    )
+            await client.rename_collection(source, target, timeout=timeout)
         for alias, _ in switch.alias_moves:
             await client.alter_alias(switch.collection, alias, timeout=timeout)
 

@@ -9,13 +9,14 @@ from milvus_migrate import render
 from milvus_migrate.planning import capabilities, recovery, runplan
 from milvus_migrate.planning.ops import Direction
 from milvus_migrate.planning.recovery import InterruptedSwitch
-from milvus_migrate.planning.state import State
+from milvus_migrate.planning.state import RowSet, State
 from tests.unit.factories import collection, hnsw, pk, scalar, state, vec
 
 DECLARED = {"docs": ("docs_live",), "notes": ()}
 BETWEEN_THE_RENAMES = InterruptedSwitch(
-    "docs", shadow="docs__mm_shadow", backup="docs__mm_backup_v1", alias_moves=(("docs_live", "docs__mm_backup_v1"),)
-)
+    "docs", rename=("docs__mm_shadow", "docs"), check_rows_against="docs__mm_backup_v1",
+    alias_moves=(("docs_live", "docs__mm_backup_v1"),),
+)  # fmt: skip
 
 
 def find(existing: list[str], aliases: dict[str, list[str]]) -> list[InterruptedSwitch]:
@@ -32,14 +33,14 @@ def test_a_missing_name_with_its_shadow_and_backup_is_a_switch_to_finish():
 def test_the_backup_holding_the_aliases_is_the_one_the_interrupted_switch_made():
     existing = ["docs__mm_backup_v1", "docs__mm_backup_v2", "docs__mm_shadow"]
     (switch,) = find(existing, {"docs__mm_backup_v1": ["docs_live"], "docs__mm_backup_v2": []})
-    assert switch.backup == "docs__mm_backup_v1"
+    assert switch.check_rows_against == "docs__mm_backup_v1"
     (switch,) = find(existing, {"docs__mm_backup_v1": [], "docs__mm_backup_v2": []})
-    assert (switch.backup, switch.alias_moves) == ("docs__mm_backup_v2", ())  # no aliases: the newest backup
+    assert (switch.check_rows_against, switch.alias_moves) == ("docs__mm_backup_v2", ())  # no aliases: the newest backup
 
 
 def test_aliases_left_on_a_backup_after_both_renames_move_back_without_a_rename():
     (switch,) = find(["docs", "docs__mm_backup_v1"], {"docs__mm_backup_v1": ["docs_live"]})
-    assert switch == InterruptedSwitch("docs", shadow=None, backup=None, alias_moves=(("docs_live", "docs__mm_backup_v1"),))
+    assert switch == InterruptedSwitch("docs", alias_moves=(("docs_live", "docs__mm_backup_v1"),))
     assert switch.describe() == "move alias docs_live: docs__mm_backup_v1 → docs"
     assert switch.to_json() == {
         "collection": "docs", "rename": None, "check_rows_against": None,
@@ -79,3 +80,26 @@ def test_a_plan_whose_only_content_is_a_recovery_is_not_empty_and_says_so_in_eve
     assert body["recovery"] == [BETWEEN_THE_RENAMES.to_json()]
     assert body["recovery"][0]["rename"] == ["docs__mm_shadow", "docs"]
     assert dataclasses.replace(run, recovery=()).is_empty
+
+
+def test_a_switch_back_killed_after_the_name_stepped_aside_gives_the_name_to_the_backup():
+    # down from version 2 switches back to the backup of version 1: docs__mm_backup_v1 → docs__mm_switch_v1,
+    # docs → docs__mm_backup_v2 (the aliases follow it), then docs__mm_switch_v1 → docs was killed.
+    (switch,) = find(["docs__mm_backup_v2", "docs__mm_switch_v1"], {"docs__mm_backup_v2": ["docs_live"]})
+    assert switch == InterruptedSwitch(
+        "docs", rename=("docs__mm_switch_v1", "docs"), alias_moves=(("docs_live", "docs__mm_backup_v2"),)
+    )
+    assert switch.check_rows_against is None  # the backup's rows were checked before its first rename
+
+
+def test_a_switch_back_killed_before_the_name_stepped_aside_puts_the_backup_back():
+    (switch,) = find(["docs", "docs__mm_switch_v1"], {})
+    assert switch.describe() == "rename collection docs__mm_switch_v1 → docs__mm_backup_v1"
+    incoming = collection("docs__mm_switch_v1", indexes=[hnsw()], load=True, num_rows=5)
+    live = state(collection("docs", load=True))
+    then, now = RowSet(rows=5, keys="a" * 16), RowSet(rows=5, keys="b" * 16)
+    after = recovery.finished(live, state(incoming), [switch], capabilities.server_2_3(), {"docs__mm_backup_v1": (then, now)})
+    assert after.collections == live.collections
+    assert after.backups == {
+        "docs__mm_backup_v1": incoming.model_copy(update={"name": "docs__mm_backup_v1", "row_set": then, "replaced_by": now})
+    }
