@@ -64,7 +64,9 @@ class Capabilities:
     count_by_partition: bool = True  # count(*) honours partition_names (Milvus Lite counts the whole collection)
     # 2.3.5: a name renamed away stays in the proxy's cache, so a new collection under it refuses inserts
     # ("the number of fields is less than needed") until the name is dropped, which succeeds although
-    # nothing exists under it (measured 2026-12-01).
+    # nothing exists under it (measured 2026-12-01). Worse, the name a switch renames a new schema *to*
+    # keeps the old schema in the proxy: the first insert into it crashed 2.3.5 ("panic: undefined data
+    # type Int64" in fillWithDefaultValue) until Milvus was restarted (measured 2026-12-01).
     stale_name_after_rename: bool = False
     drop_collection_properties: bool = True
     # Cosmetic or tuning attributes a backend ignores: left out of the comparison, with a warning.

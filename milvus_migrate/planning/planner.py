@@ -63,6 +63,13 @@ def plan(
             f"{caps.label} does not report the build params of indexes created with pymilvus's flat params form "
             f"(params={{...}} or keywords); the declared params of {', '.join(unchecked)} cannot be checked"
         )
+    switched = sorted({op.new_name for op in planned if isinstance(op, ops.RenameCollection) and op.phase is Phase.SWITCH_IN})
+    if switched and caps.stale_name_after_rename:
+        warnings.append(
+            f"{caps.label} keeps the old schema of a renamed collection's name cached: the first insert into "
+            f"{', '.join(switched)} after this switch can crash the server; restart Milvus after this run, "
+            "before writing to it (docs/evolution.md)"
+        )
     planned += _diff_aliases(desired, live, recreated)
     planned.sort(key=lambda op: op.sort_key())
     return ops.Plan(
