@@ -16,7 +16,13 @@ from typing import Any
 
 from milvus_migrate.errors import MigrateError
 from milvus_migrate.planning.capabilities import Capabilities
-from milvus_migrate.planning.evolution import backup_name, backup_version, owner_of, shadow_name, switch_version
+from milvus_migrate.planning.evolution import (
+    backup_name,
+    backup_version,
+    owner_of,
+    shadow_name,
+    switch_version,
+)
 from milvus_migrate.planning.state import LoadState, RowSet, State
 
 

@@ -51,7 +51,7 @@ def test_plan_between_the_renames_shows_the_recovery_and_up_runs_exactly_that(cl
     applied = cli("up", "--plan", str(saved), directory=d)
 
     assert applied.exit_code == 0, applied.output
-    assert "finished the switch of docs" in applied.output
+    assert "finished the switch of docs that an interrupted run left half done: rename collection docs__mm_shadow" in applied.output
     assert backend.collections() == ["docs", "docs__mm_backup_v1"]
     assert backend.aliases("docs") == ["docs_live"]
     assert _count(backend) == ROWS
