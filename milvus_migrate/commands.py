@@ -306,15 +306,12 @@ async def _preview(
         session, options, migration_set, direction=direction, to=to, steps=steps, records=records,
         recovered=lambda live: recovery.finished(live, renamed, switches, session.caps, facts),
     )  # fmt: skip
-    return _with_recovery(planned, switches, session)
+    return _with_recovery(planned, switches)
 
 
-def _with_recovery(planned: PlannedRun, switches: list[InterruptedSwitch], session: Session) -> PlannedRun:
+def _with_recovery(planned: PlannedRun, switches: list[InterruptedSwitch]) -> PlannedRun:
     """`planned` with the interrupted switches its command finishes before the first step."""
-    named = [s.collection for s in switches if s.rename is not None and s.rename[1] == s.collection]
-    warning = planner.switch_warning(named, session.caps)
-    warnings = planned.run.warnings if warning is None or warning in planned.run.warnings else (warning, *planned.run.warnings)
-    return dataclasses.replace(planned, run=dataclasses.replace(planned.run, recovery=tuple(switches), warnings=warnings))
+    return dataclasses.replace(planned, run=dataclasses.replace(planned.run, recovery=tuple(switches)))
 
 
 async def run(
@@ -358,7 +355,7 @@ async def run(
             switches = await _interrupted_switches(session, options, migration_set, records, direction, to, steps)
             await copy.finish_interrupted_switches(session.client, switches, session.caps, options.settings.timeout)
             planned = await _compute(session, options, migration_set, direction=direction, to=to, steps=steps, records=records)
-            planned = _with_recovery(planned, switches, session)
+            planned = _with_recovery(planned, switches)
             if saved_plan is not None:
                 _check_saved(saved_plan, planned)
             report = RunReport(planned.run, recovered=[s.collection for s in switches])

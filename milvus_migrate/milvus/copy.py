@@ -262,6 +262,10 @@ async def finish_interrupted_switches(
                         f"{switch.check_rows_against} {_show(counts[1])}, so the interrupted switch cannot be finished "
                         f"safely. Rename the one to keep to {switch.collection} by hand."
                     )
+            if caps.stale_name_after_rename and not await client.has_collection(target, timeout=timeout):
+                # As the executor does before every rename on 2.3.5: drop the free name, so its proxy forgets the
+                # schema the name held (the first insert into the new schema under it crashed the server).
+                await client.drop_collection(target, timeout=timeout)
             await client.rename_collection(source, target, timeout=timeout)
         for alias, _ in switch.alias_moves:
             await client.alter_alias(switch.collection, alias, timeout=timeout)

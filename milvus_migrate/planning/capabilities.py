@@ -66,7 +66,8 @@ class Capabilities:
     # ("the number of fields is less than needed") until the name is dropped, which succeeds although
     # nothing exists under it (measured 2026-12-01). Worse, the name a switch renames a new schema *to*
     # keeps the old schema in the proxy: the first insert into it crashed 2.3.5 ("panic: undefined data
-    # type Int64" in fillWithDefaultValue) until Milvus was restarted (measured 2026-12-01).
+    # type Int64" in fillWithDefaultValue), unless the free name was dropped before the rename (measured
+    # 2026-12-01; the executor does that before every rename on such a backend).
     stale_name_after_rename: bool = False
     drop_collection_properties: bool = True
     # Cosmetic or tuning attributes a backend ignores: left out of the comparison, with a warning.

@@ -63,10 +63,6 @@ def plan(
             f"{caps.label} does not report the build params of indexes created with pymilvus's flat params form "
             f"(params={{...}} or keywords); the declared params of {', '.join(unchecked)} cannot be checked"
         )
-    switched = sorted({op.new_name for op in planned if isinstance(op, ops.RenameCollection) and op.phase is Phase.SWITCH_IN})
-    warning = switch_warning(switched, caps)
-    if warning:
-        warnings.append(warning)
     planned += _diff_aliases(desired, live, recreated)
     planned.sort(key=lambda op: op.sort_key())
     return ops.Plan(
@@ -76,17 +72,6 @@ def plan(
         to_version=to_version,
         direction=direction,
         warnings=tuple(dict.fromkeys(warnings)),
-    )
-
-
-def switch_warning(switched: list[str], caps: Capabilities) -> str | None:
-    """The warning for collections a switch gives a name to (a copy's, a switch back's, or a recovery's)."""
-    if not switched or not caps.stale_name_after_rename:
-        return None
-    return (
-        f"{caps.label} keeps the old schema of a renamed collection's name cached: the first insert into "
-        f"{', '.join(switched)} after this switch can crash the server; restart Milvus after this run, "
-        "before writing to it (docs/evolution.md)"
     )
 
 

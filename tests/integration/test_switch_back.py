@@ -33,7 +33,7 @@ def _count(backend, name: str = "docs") -> int:
     client = backend.client()
     if backend.is_lite:
         client.load_collection(name)  # Lite loses the load state on rename
-    return client.query(name, filter="", output_fields=["count(*)"])[0]["count(*)"]
+    return client.query(name, filter="", output_fields=["count(*)"], consistency_level="Strong")[0]["count(*)"]
 
 
 def test_down_switches_back_to_the_backup_and_up_switches_forward_again(cli, backend, tmp_migrations):
@@ -62,6 +62,8 @@ def test_down_switches_back_to_the_backup_and_up_switches_forward_again(cli, bac
     hits = client.search("docs_live", data=[row(7)["embedding"]], limit=1, search_params={"params": {"nprobe": 16}}, output_fields=["title"])
     assert hits[0][0]["entity"]["title"] == "doc 7"
     assert cli("plan", "--to", "1", "--detailed-exitcode", directory=d).exit_code == 0
+    client.insert("docs", [row(ROWS)])  # writes reach the switched collection (2.3.5 once crashed here)
+    client.delete("docs", ids=[row(ROWS)["id"]])
 
     up = cli("up", "--format", "json", directory=d)  # version 2's collection is a backup now: it takes the name back
 
@@ -72,7 +74,8 @@ def test_down_switches_back_to_the_backup_and_up_switches_forward_again(cli, bac
     if backend.is_lite:
         client.load_collection("docs")
     assert client.query("docs", filter=f"id == {row(7)['id']}", output_fields=["rank"])[0]["rank"] == 7
-    assert _count(backend) == ROWS
+    client.insert("docs", [{**row(ROWS), "rank": 9}])
+    assert _count(backend) == ROWS + 1
     assert backend.aliases("docs") == ["docs_live"]
     assert cli("plan", "--detailed-exitcode", directory=d).exit_code == 0
     history = json.loads(cli("history", "--format", "json", directory=d).stdout)
@@ -82,12 +85,14 @@ def test_down_switches_back_to_the_backup_and_up_switches_forward_again(cli, bac
 def test_down_copies_back_when_rows_were_written_since_the_switch(cli, backend, tmp_migrations):
     d = _up_with_a_copy(cli, backend, tmp_migrations)
     client = backend.client()
-    # A delete. (Inserts here would need `rank`: a value for a field with a default crashes Milvus 2.3.5.)
+    # Writes after the switch: one row replaced by another. (Milvus 2.3.5 crashed on such an insert until
+    # the executor cleared the name's stale schema before the rename; docs/evolution.md.)
     client.delete("docs", ids=[row(0)["id"]])
+    client.insert("docs", [{**row(ROWS), "rank": 9}], partition_name="p1")
     client.flush("docs")
 
     plan = cli("plan", "--down", directory=d)
-    assert "not switched back to docs__mm_backup_v1: docs took writes since it replaced it (2,000 rows then, 1,999 rows now)" in plan.output
+    assert "not switched back to docs__mm_backup_v1: docs took writes since it replaced it (other primary keys)" in plan.output
     refused = cli("down", directory=d)
     assert refused.exit_code == 1 and "values of field rank" in refused.output
 
@@ -97,5 +102,5 @@ def test_down_copies_back_when_rows_were_written_since_the_switch(cli, backend, 
     assert "copy_rows" in _ops(down)
     assert backend.collections() == ["docs", "docs__mm_backup_v1", "docs__mm_backup_v2"]
     ids = {r["id"] for r in rows_by_partition(backend.client(), "docs", ["id"], backend.is_lite)["p1"].values()}
-    assert row(1)["id"] in ids and row(0)["id"] not in ids  # the delete after the switch is kept
-    assert _count(backend) == ROWS - 1
+    assert row(ROWS)["id"] in ids and row(0)["id"] not in ids  # the writes after the switch are kept
+    assert _count(backend) == ROWS

@@ -432,9 +432,3 @@ def test_switching_names_are_milvus_migrates_own():
     assert evolution.owner_of("docs__mm_switch_v4") == "docs" and evolution.switch_version("docs__mm_switch_v4") == 4
     assert evolution.is_reserved("docs__mm_switch_v4") and evolution.backup_version("docs__mm_switch_v4") is None
 
-
-def test_a_switch_on_2_3_warns_to_restart_milvus_before_writing():
-    want = _declared([pk(), vec(), scalar("year", "INT64", default_value=2024)])
-    on_2_3 = planner.plan(state(want), state(_live()), MILVUS_2_3)
-    assert any("first insert into docs after this switch can crash the server; restart Milvus" in w for w in on_2_3.warnings)
-    assert not any("restart Milvus" in w for w in planner.plan(state(want), state(_live()), LITE).warnings)
