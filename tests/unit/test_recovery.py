@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+from typing import Any
+
+import pytest
 
 from milvus_migrate import render
+from milvus_migrate.milvus import copy
 from milvus_migrate.planning import capabilities, recovery, runplan
 from milvus_migrate.planning.ops import Direction
 from milvus_migrate.planning.recovery import InterruptedSwitch
@@ -103,3 +108,43 @@ def test_a_switch_back_killed_before_the_name_stepped_aside_puts_the_backup_back
     assert after.backups == {
         "docs__mm_backup_v1": incoming.model_copy(update={"name": "docs__mm_backup_v1", "row_set": then, "replaced_by": now})
     }
+
+
+class CountingClient:
+    """Answers what finish_interrupted_switches asks: collections are loaded and hold `counts` rows; records changes."""
+
+    def __init__(self, counts: dict[str, int]) -> None:
+        self.counts, self.calls = counts, []
+
+    async def get_load_state(self, name: str, **_: Any) -> dict[str, str]:
+        return {"state": "Loaded"}
+
+    async def query(self, name: str, **_: Any) -> list[dict[str, int]]:
+        return [{"count(*)": self.counts[name]}]
+
+    async def has_collection(self, name: str, **_: Any) -> bool:
+        return False
+
+    def __getattr__(self, method: str) -> Any:
+        async def call(*args: Any, **_: Any) -> None:
+            self.calls.append((method, *args))
+
+        return call
+
+
+def test_finishing_a_switch_drops_the_free_name_first_on_2_3_then_renames_and_moves_the_aliases():
+    counts = {"docs__mm_shadow": 5, "docs__mm_backup_v1": 5}
+    server, lite = CountingClient(counts), CountingClient(counts)
+    asyncio.run(copy.finish_interrupted_switches(server, [BETWEEN_THE_RENAMES], capabilities.server_2_3(), 5))
+    asyncio.run(copy.finish_interrupted_switches(lite, [BETWEEN_THE_RENAMES], capabilities.lite(), 5))
+    assert server.calls == [
+        ("drop_collection", "docs"), ("rename_collection", "docs__mm_shadow", "docs"), ("alter_alias", "docs", "docs_live"),
+    ]  # fmt: skip
+    assert lite.calls == server.calls[1:]
+
+
+def test_a_shadow_holding_other_rows_than_the_backup_is_not_renamed():
+    client = CountingClient({"docs__mm_shadow": 4, "docs__mm_backup_v1": 5})
+    with pytest.raises(copy.CopyFailed, match="docs is missing; docs__mm_shadow holds 4 rows and docs__mm_backup_v1 5"):
+        asyncio.run(copy.finish_interrupted_switches(client, [BETWEEN_THE_RENAMES], capabilities.server_2_3(), 5))
+    assert client.calls == []
