@@ -55,7 +55,7 @@ def options(
 
 
 async def plan(directory: str | Path = "migrations", *, to: int | None = None, down: bool = False, **kwargs: Any) -> RunPlan:
-    """The run `up` (or `down`) would do: `.steps`, `.ops`, `.destructive_ops`, `.is_empty`, `.to_json()`."""
+    """The run `up` (or `down`) would do: `.recovery`, `.steps`, `.ops`, `.destructive_ops`, `.is_empty`, `.to_json()`."""
     from milvus_migrate.commands import make_plan
 
     return (await make_plan(options(directory, **kwargs), to=to, down=down)).run

@@ -511,8 +511,8 @@ def _run(direction: str, kwargs: dict[str, Any], **run_kwargs: Any) -> None:
         click.echo(render.render_plan(report.run, "text", colour=_colour()), nl=False)
         click.echo("Dry run: nothing was changed.")
         return
-    for name in report.recovered:
-        click.echo(f"finished the switch of {name} that an interrupted run left half done (its copy was complete)")
+    for switch in report.run.recovery:
+        click.echo(f"finished the switch of {switch.collection} that an interrupted run left half done: {switch.describe()}")
     for warning in report.run.warnings:
         click.echo(f"note: {warning}", err=True)
     if not report.steps:

@@ -31,8 +31,9 @@ from milvus_migrate.files.loader import MigrationSet
 from milvus_migrate.milvus import copy, executor, history, introspect, lock
 from milvus_migrate.milvus.connection import Session, connect
 from milvus_migrate.milvus.history import HistoryRecord, HistoryStore
-from milvus_migrate.planning import evolution, ops, planner, runplan
+from milvus_migrate.planning import evolution, ops, planner, recovery, runplan
 from milvus_migrate.planning.ops import Direction
+from milvus_migrate.planning.recovery import InterruptedSwitch
 from milvus_migrate.planning.state import CollectionState, State
 
 
@@ -178,10 +179,12 @@ async def _compute(
     steps: int | None = None,
     store: HistoryStore | None = None,
     records: list[HistoryRecord] | None = None,
+    recovered: Callable[[State], State] | None = None,
 ) -> PlannedRun:
     """Read history (unless given) and live state once, check the history, and compute the run.
 
-    `direction` None: down when `to` is below the current version, else up.
+    `direction` None: down when `to` is below the current version, else up. `recovered`: the live state
+    as the recovery `up` runs first would leave it (plan and dry runs, which change nothing).
     """
     if records is None:
         records, live = await asyncio.gather(
@@ -197,6 +200,8 @@ async def _compute(
     if direction is None:
         direction = Direction.DOWN if to is not None and to < current else Direction.UP
     live = await _with_backups(session, options, migration_set, live, records)
+    if recovered is not None:
+        live = recovered(live)
 
     def compute(state: State) -> runplan.RunPlan:
         return runplan.compute_run(
@@ -277,7 +282,43 @@ async def make_plan(options: Options, to: int | None = None, down: bool = False)
     """What `up` (or `down`, or `up`/`down --to`) would do: the same run those commands compute."""
     migration_set = load(options)
     async with _connect(options) as session:
-        return await _compute(session, options, migration_set, direction=Direction.DOWN if down else None, to=to)
+        return await _preview(session, options, migration_set, direction=Direction.DOWN if down else None, to=to)
+
+
+async def _preview(
+    session: Session,
+    options: Options,
+    migration_set: MigrationSet,
+    *,
+    direction: Direction | None,
+    to: int | None = None,
+    steps: int | None = None,
+) -> PlannedRun:
+    """The run `up`/`down` would compute, read-only: with the interrupted switches they finish first.
+
+    The steps are planned against the state those switches leave (each renamed collection read under
+    its final name, the aliases moved back), which is what `up`/`down` read once they finished them.
+    """
+    records = await _history(session, options).records()
+    if direction is None:
+        direction = Direction.DOWN if to is not None and to < history.current_version(records) else Direction.UP
+    switches = await _interrupted_switches(session, options, migration_set, records, direction, to, steps)
+    if not switches:
+        return await _compute(session, options, migration_set, direction=direction, to=to, steps=steps, records=records)
+    renamed = await introspect.read_state(
+        session.client, recovery.to_read(switches), session.caps, concurrency=options.concurrency, timeout=options.settings.timeout
+    )
+    facts = history.switch_facts(records)
+    planned = await _compute(
+        session, options, migration_set, direction=direction, to=to, steps=steps, records=records,
+        recovered=lambda live: recovery.finished(live, renamed, switches, session.caps, facts),
+    )  # fmt: skip
+    return _with_recovery(planned, switches)
+
+
+def _with_recovery(planned: PlannedRun, switches: list[InterruptedSwitch]) -> PlannedRun:
+    """`planned` with the interrupted switches its command finishes before the first step."""
+    return dataclasses.replace(planned, run=dataclasses.replace(planned.run, recovery=tuple(switches)))
 
 
 async def run(
@@ -303,7 +344,7 @@ async def run(
         if dry_run or session.offline:
             # A Milvus Lite file that does not exist yet is created by the first change: the lock's
             # marker would create it, so a run with nothing to do (a `down`) must not take the lock.
-            planned = await _compute(session, options, migration_set, direction=direction, to=to, steps=steps)
+            planned = await _preview(session, options, migration_set, direction=direction, to=to, steps=steps)
             if dry_run or planned.run.is_empty:
                 return RunReport(planned.run, dry_run=dry_run)
         store = _history(session, options)
@@ -318,14 +359,16 @@ async def run(
                     )
                 to = saved_plan["plan"].get("target_version")
             records = await store.records()  # read once under the lock, for the recovery and the plan
-            recovered = await _finish_interrupted_switches(session, options, migration_set, records, direction, to, steps)
+            switches = await _interrupted_switches(session, options, migration_set, records, direction, to, steps)
+            await copy.finish_interrupted_switches(session.client, switches, session.caps, options.settings.timeout)
             planned = await _compute(session, options, migration_set, direction=direction, to=to, steps=steps, records=records)
+            planned = _with_recovery(planned, switches)
             if saved_plan is not None:
                 _check_saved(saved_plan, planned)
-            report = RunReport(planned.run, recovered=recovered)
+            report = RunReport(planned.run, recovered=[s.collection for s in switches])
             if planned.run.destructive_ops and not allow_data_loss:
                 raise DataLossRefused([f"{op.describe()}: {op.reason}" for op in planned.run.destructive_ops])
-            if planned.run.is_empty:
+            if not planned.run.steps:  # nothing (or only the recovery, done above) to run
                 return report
             store.prepare()  # a first `up` creates the history collection while its first step runs
             try:
@@ -344,7 +387,7 @@ async def run(
                 await store.aclose()
 
 
-async def _finish_interrupted_switches(
+async def _interrupted_switches(
     session: Session,
     options: Options,
     migration_set: MigrationSet,
@@ -352,8 +395,8 @@ async def _finish_interrupted_switches(
     direction: Direction,
     to: int | None,
     steps: int | None,
-) -> list[str]:
-    """A run killed between a copy's two renames left a name missing: finish that switch before planning.
+) -> list[InterruptedSwitch]:
+    """The switches killed runs left half done, which `up`/`down` finish before planning (read-only).
 
     The aliases moved back are those the version this run goes to declares.
     """
@@ -365,7 +408,7 @@ async def _finish_interrupted_switches(
     )
     target = runplan.target_of(versions, current, direction, to, steps)
     declared = next((v.declared for v in versions if v.version == target), State())
-    return await copy.finish_interrupted_switches(
+    return await copy.find_interrupted_switches(
         session.client,
         {n: declared.collections[n].aliases if n in declared.collections else () for n in migration_set.managed_collections()},
         session.caps,

@@ -65,6 +65,7 @@ def plan_context(run: RunPlan) -> dict[str, Any]:
         "steps": [_step_context(step) for step in run.steps],
         "destructive": [op.describe() for op in run.destructive_ops],
         "warnings": list(run.warnings),
+        "recovery": [{"collection": s.collection, "text": s.describe()} for s in run.recovery],
     }
 
 

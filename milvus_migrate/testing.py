@@ -56,7 +56,7 @@ def release_lite(uri: str) -> None:
 
 
 def assert_plan_empty(directory: str | Path = "migrations", **connection: Any) -> None:
-    """Assert that Milvus matches the latest version: `plan` has no step (nothing pending, no drift)."""
+    """Assert that Milvus matches the latest version: `plan` has no step (nothing pending, no drift) and no recovery."""
     from milvus_migrate import render
 
     run = api.plan(directory, **connection)

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from milvus_migrate.milvus import introspect
-from milvus_migrate.planning import evolution
+from milvus_migrate.planning import recovery
 from milvus_migrate.planning.capabilities import Capabilities
 from milvus_migrate.planning.ops import RowMapping
+from milvus_migrate.planning.recovery import InterruptedSwitch
 from milvus_migrate.planning.state import RowSet
 
 # Milvus refuses a query whose limit (+ offset) exceeds 16384 (quotaAndLimits maxQueryResultWindow).
@@ -227,49 +228,47 @@ async def count_rows(
     return {p: int(answer[0]["count(*)"]) for p, answer in zip(partitions, counts)}  # type: ignore[misc]
 
 
-async def finish_interrupted_switches(
+async def find_interrupted_switches(
     client: Any, declared_aliases: dict[str, tuple[str, ...]], caps: Capabilities, timeout: float | None
-) -> list[str]:
-    """Complete the switch of every collection a killed run left half done; returns their names.
+) -> list[InterruptedSwitch]:
+    """The switches killed runs left half done (recovery.find()); reads only, changes nothing.
 
     `declared_aliases` maps each managed collection to the aliases the target version declares on it.
-    Between the two renames the name is missing while its shadow and a backup exist. The first rename
-    runs only once the shadow is copied, verified, indexed and loaded, so the shadow takes the name
-    when it holds as many rows as the backup (the source at the switch). After the renames, declared
-    aliases still on a backup (the alias moves did not run) move back to the name.
     """
     existing = set(await client.list_collections(timeout=timeout))
-    finished = []
-    for name in sorted(declared_aliases):
-        shadow = evolution.shadow_name(name)
-        backups = [b for b in existing if evolution.owner_of(b) == name and evolution.backup_version(b) is not None]
-        if not backups or (name not in existing and shadow not in existing):
-            continue
-        aliased = {b: await introspect.aliases_of(client, b, caps, timeout) for b in backups}
-        if name in existing:
-            stranded = [(b, a) for b in backups for a in aliased[b] if a in declared_aliases[name]]
-            for _, alias in stranded:
-                await client.alter_alias(name, alias, timeout=timeout)
-            if stranded:
-                finished.append(name)
-            continue
-        # The backup made by the interrupted switch still holds the aliases (or is the newest one).
-        backup = next((b for b in backups if aliased[b]), max(backups, key=lambda b: evolution.backup_version(b) or 0))
-        counts = []
-        for collection in (shadow, backup):
-            await ensure_loaded(client, collection, timeout)
-            counts.append(await count_rows(client, collection, [None], caps, timeout))
-        if counts[0] != counts[1]:
-            raise CopyFailed(
-                f"{name} is missing; {shadow} holds {_show(counts[0])} rows and {backup} {_show(counts[1])}, so the "
-                f"interrupted switch cannot be finished safely. Rename the one to keep to {name} by hand."
-            )
-        await client.rename_collection(shadow, name, timeout=timeout)
-        for alias in aliased[backup]:
-            if alias in declared_aliases[name]:
-                await client.alter_alias(name, alias, timeout=timeout)
-        finished.append(name)
-    return finished
+    aliases = {b: await introspect.aliases_of(client, b, caps, timeout) for b in recovery.backups_to_read(existing, declared_aliases)}
+    return recovery.find(existing, declared_aliases, aliases)
+
+
+async def finish_interrupted_switches(
+    client: Any, switches: list[InterruptedSwitch], caps: Capabilities, timeout: float | None
+) -> None:
+    """Complete `switches` (from find_interrupted_switches, under the lock): the rename, then the alias moves.
+
+    A copy's shadow takes the name only when it holds as many rows as the backup (the source at the
+    switch): CopyFailed otherwise, before anything of that collection moved.
+    """
+    for switch in switches:
+        if switch.rename is not None:
+            source, target = switch.rename
+            if switch.check_rows_against is not None:
+                counts = []
+                for collection in (source, switch.check_rows_against):
+                    await ensure_loaded(client, collection, timeout)
+                    counts.append(await count_rows(client, collection, [None], caps, timeout))
+                if counts[0] != counts[1]:
+                    raise CopyFailed(
+                        f"{switch.collection} is missing; {source} holds {_show(counts[0])} rows and "
+                        f"{switch.check_rows_against} {_show(counts[1])}, so the interrupted switch cannot be finished "
+                        f"safely. Rename the one to keep to {switch.collection} by hand."
+                    )
+            if caps.stale_name_after_rename and not await client.has_collection(target, timeout=timeout):
+                # As the executor does before every rename on 2.3.5: drop the free name, so its proxy forgets the
+                # schema the name held (the first insert into the new schema under it crashed the server).
+                await client.drop_collection(target, timeout=timeout)
+            await client.rename_collection(source, target, timeout=timeout)
+        for alias, _ in switch.alias_moves:
+            await client.alter_alias(switch.collection, alias, timeout=timeout)
 
 
 class _Skip:

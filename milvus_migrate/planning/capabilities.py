@@ -81,6 +81,8 @@ class Capabilities:
     keeps_array_max_length: bool = True
     # Milvus Lite forgets the load state when its process ends; it cannot be compared later.
     keeps_load_state: bool = True
+    # Milvus Lite: a loaded collection comes back NotLoad from rename_collection (the server keeps it Loaded).
+    rename_keeps_load_state: bool = True
 
     @property
     def label(self) -> str:
@@ -129,6 +131,7 @@ def lite(version: str = "milvus_lite-3.2.2") -> Capabilities:
         keeps_mmap=False,
         keeps_clustering_key=False,
         keeps_load_state=False,
+        rename_keeps_load_state=False,
         concurrent_alias_ops=False,
         reports_flat_index_params=False,
         index_param_values={"SPARSE_INVERTED_INDEX": {"inverted_index_algo": frozenset({"TAAT_NAIVE"})}},

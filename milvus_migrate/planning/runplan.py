@@ -23,6 +23,7 @@ from milvus_migrate.errors import (
 from milvus_migrate.planning import evolution, planner
 from milvus_migrate.planning.capabilities import Capabilities
 from milvus_migrate.planning.ops import Direction, Operation, Plan
+from milvus_migrate.planning.recovery import InterruptedSwitch
 from milvus_migrate.planning.simulate import simulate
 from milvus_migrate.planning.state import State
 
@@ -75,7 +76,7 @@ class Step:
 
 @dataclass(frozen=True)
 class RunPlan:
-    """Every step of one `up` or `down`, in the order they run."""
+    """Every step of one `up` or `down`, in the order they run, after the interrupted switches it finishes first."""
 
     database: str
     direction: Direction
@@ -83,11 +84,14 @@ class RunPlan:
     to_version: int
     steps: tuple[Step, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    # Switches a killed copy left half done: `up`/`down` finish them under the lock before the first step,
+    # and the steps are planned against the state they leave (recovery.py).
+    recovery: tuple[InterruptedSwitch, ...] = ()
 
     @property
     def is_empty(self) -> bool:
         """Nothing would change in Milvus and nothing would be recorded."""
-        return not self.steps
+        return not self.steps and not self.recovery
 
     @property
     def ops(self) -> tuple[Operation, ...]:
@@ -106,6 +110,7 @@ class RunPlan:
             "changes": len(self.ops),
             "destructive": len(self.destructive_ops),
             "warnings": list(self.warnings),
+            "recovery": [switch.to_json() for switch in self.recovery],
             "operations": [op.to_json() for op in self.ops],
             "steps": [step.to_json() for step in self.steps],
         }

@@ -336,6 +336,8 @@ def test_up_moves_back_the_aliases_of_a_switch_interrupted_before_its_alias_move
     d = run_until(cli, backend, tmp_migrations, ops.RenameCollection, nth=2)
     assert backend.collections() == ["docs", "docs__mm_backup_v1"]
     assert backend.aliases("docs__mm_backup_v1") == ["docs_live"]  # aliases followed the first rename
+    shown = cli("plan", "--detailed-exitcode", directory=d)  # the plan shows the alias move up runs first
+    assert shown.exit_code == 2 and "up finishes it first): move alias docs_live: docs__mm_backup_v1 → docs" in shown.output
 
     result = cli("up", directory=d)
 
