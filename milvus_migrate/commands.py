@@ -7,10 +7,10 @@ import contextlib
 import dataclasses
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from milvus_migrate import __version__
 from milvus_migrate.config import (
@@ -35,6 +35,8 @@ from milvus_migrate.planning import evolution, ops, planner, recovery, runplan
 from milvus_migrate.planning.ops import Direction
 from milvus_migrate.planning.recovery import InterruptedSwitch
 from milvus_migrate.planning.state import CollectionState, State
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -262,8 +264,8 @@ async def _refine(session: Session, options: Options, live: State, run: runplan.
         return live
     t = options.settings.timeout
     counts, keys = await asyncio.gather(
-        asyncio.gather(*(introspect.count_rows(session.client, n, t) for n in names)),
-        asyncio.gather(*(copy.rows_of(session.client, n, t) for n in keyed)),
+        asyncio.gather(*(_unless_missing(introspect.count_rows(session.client, n, t)) for n in names)),
+        asyncio.gather(*(_unless_missing(copy.rows_of(session.client, n, t)) for n in keyed)),
     )
     collections = dict(live.collections)
     for name, rows in zip(names, counts):
@@ -271,6 +273,15 @@ async def _refine(session: Session, options: Options, live: State, run: runplan.
     for name, row_set in zip(keyed, keys):
         collections[name] = collections[name].model_copy(update={"row_set": row_set})
     return live.model_copy(update={"collections": collections})
+
+
+async def _unless_missing(read: Awaitable[T]) -> T | None:
+    """What `read` answers, or None when it fails: a plan models a recovery `up` runs first, so a name it
+    reads may not exist in Milvus yet (the count and keys are then unknown, as on a first read)."""
+    try:
+        return await read
+    except Exception:
+        return None
 
 
 def _readable(c: CollectionState, session: Session) -> bool:
