@@ -262,13 +262,18 @@ async def finish_interrupted_switches(
                         f"{switch.check_rows_against} {_show(counts[1])}, so the interrupted switch cannot be finished "
                         f"safely. Rename the one to keep to {switch.collection} by hand."
                     )
-            if caps.stale_name_after_rename and not await client.has_collection(target, timeout=timeout):
-                # As the executor does before every rename on 2.3.5: drop the free name, so its proxy forgets the
-                # schema the name held (the first insert into the new schema under it crashed the server).
-                await client.drop_collection(target, timeout=timeout)
-            await client.rename_collection(source, target, timeout=timeout)
+            await rename(client, source, target, caps, timeout)
         for alias, _ in switch.alias_moves:
             await client.alter_alias(switch.collection, alias, timeout=timeout)
+
+
+async def rename(client: Any, source: str, target: str, caps: Capabilities, timeout: float | None) -> None:
+    """rename_collection, first making Milvus 2.3.5 forget what `target` held before (every rename goes here)."""
+    if caps.stale_name_after_rename and not await client.has_collection(target, timeout=timeout):
+        # 2.3.5's proxy keeps the schema a name held before a rename: the first insert into a new schema under
+        # it crashed the server (capabilities.py). Dropping the free name clears that; nothing is dropped.
+        await client.drop_collection(target, timeout=timeout)
+    await client.rename_collection(source, target, timeout=timeout)
 
 
 class _Skip:

@@ -287,11 +287,7 @@ class _Runner:
             self.checked[op.expect_rows_of] = now
         if evolution.backup_version(new_name) is not None:
             await self.check_backup_name_free(new_name)
-        if self.session.caps.stale_name_after_rename and not await client.has_collection(new_name, timeout=t):
-            # Milvus 2.3.5's proxy keeps what a name held before a rename: the first insert into a new schema
-            # under it crashed the server (capabilities.py). Dropping the free name clears that; nothing is dropped.
-            await client.drop_collection(new_name, timeout=t)
-        await client.rename_collection(op.collection_name, new_name, timeout=t)
+        await copy.rename(client, op.collection_name, new_name, self.session.caps, t)
         self.note_switch(op, report)
 
     def note_switch(self, op: ops.RenameCollection, report: copy.CopyReport | None) -> None:
