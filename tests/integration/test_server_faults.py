@@ -1,10 +1,10 @@
 """The Milvus 2.3.5 server fails under a running `up`: killed, briefly unreachable, or refusing a request.
 
-* Killed (SIGKILL of the whole server) at a chosen point of `milvus-migrate up -v --timeout 20`: the
-  interrupted run exits 1 quickly with an `Error: …` message (no traceback, no hang); after a
-  restart (the URI changes) the interrupted run's deployment lock is still there, and the next `up`
-  takes it over by itself (its holder's process has exited) and converges with a consistent history.
-  The rows of the collection the plan did not touch survive.
+* Killed (SIGKILL of the whole server) at a chosen point of `milvus-migrate up -v --timeout 20` (an
+  executor event, `up --events`): the interrupted run exits 1 quickly with an `Error: …` message (no
+  traceback, no hang); after a restart (the URI changes) the interrupted run's deployment lock is
+  still there, and the next `up` takes it over by itself (its holder's process has exited) and
+  converges with a consistent history. The rows of the collection the plan did not touch survive.
 * Unreachable (a TCP proxy written here that resets every connection while it is "down"): an outage
   of ~3 s at the start of `up` is retried; an outage longer than `--timeout` ends in a one-line error.
 * Refusing (a load of two replicas, which a standalone server with one query node refuses and nothing
