@@ -145,6 +145,7 @@ class HistoryStore:
         self._create_collection = create_collection or client.create_collection
         self._ensured: asyncio.Future[None] | None = None
         self.has_detail = True  # False on a history collection made before the detail field existed
+        self._last_seq: int | None = None  # the highest seq this store read or wrote: append() numbers after it
 
     async def exists(self) -> bool:
         return bool(await self.client.has_collection(self.name, timeout=self.timeout))
@@ -218,14 +219,15 @@ class HistoryStore:
             return []
         await self.ensure()
         # ensure() checked the schema, so every row has every field.
-        rows = await self._query_all()
+        rows = await self._query("seq >= 0", list(_FIELDS if self.has_detail else _REQUIRED_FIELDS))
         records = [
             HistoryRecord(**{k: row[k] for k in _FIELDS if k in row} | {"direction": Direction(row["direction"])})
             for row in rows
         ]
+        self._last_seq = max((r.seq for r in records), default=0)
         return sorted(records, key=lambda r: r.seq)
 
-    async def _query_all(self) -> list[dict[str, Any]]:
+    async def _query(self, condition: str, fields: list[str]) -> list[dict[str, Any]]:
         # A run killed while loading the history collection can leave Milvus 2.3 answering "collection
         # not loaded" for a few seconds after load_collection returned: load again and retry, bounded.
         async def reload(exc: BaseException) -> None:
@@ -234,11 +236,7 @@ class HistoryStore:
 
         return await retry.call(
             lambda: self.client.query(
-                self.name,
-                filter="seq >= 0",
-                output_fields=list(_FIELDS if self.has_detail else _REQUIRED_FIELDS),
-                consistency_level="Strong",
-                timeout=self.timeout,
+                self.name, filter=condition, output_fields=fields, consistency_level="Strong", timeout=self.timeout
             ),
             budget=self.timeout,
             retry_if=retry.is_settling,
@@ -248,8 +246,7 @@ class HistoryStore:
     async def append(self, records: list[HistoryRecord]) -> list[HistoryRecord]:
         """Append records made with HistoryRecord.new(), numbered after the last one; returns them numbered."""
         await self.ensure()
-        existing = await self.records()
-        seq = existing[-1].seq + 1 if existing else 1
+        seq = await self._next_seq()
         numbered = [replace(r, seq=seq + i) for i, r in enumerate(records)]
         rows = []
         for r in numbered:
@@ -258,4 +255,18 @@ class HistoryStore:
                 row.pop("detail")
             rows.append(row)
         await self.client.insert(self.name, rows, timeout=self.timeout)
+        self._last_seq = numbered[-1].seq if numbered else self._last_seq
         return numbered
+
+    async def _next_seq(self) -> int:
+        """The seq after the highest one in the collection, reading only the seqs from the highest this
+        store has seen on (usually one row) instead of every record.
+
+        Still read, not assumed: a writer holds the deployment lock, but `unlock` can break it and let
+        another process append meanwhile, and a reused seq would not fail: Milvus 2.3.5 keeps both rows of
+        a primary key inserted twice (count(*) 2) while a query returns only one (measured), so a record
+        would silently vanish from the history.
+        """
+        known = self._last_seq or 0
+        rows = await self._query(f"seq >= {known}", ["seq"])
+        return max([known, *(int(row["seq"]) for row in rows)]) + 1

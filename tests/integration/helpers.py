@@ -51,40 +51,83 @@ def at(event: str, op: str | None = None, collection: str | None = None, **field
     return matches
 
 
+class EventRun:
+    """A CLI process run with `--events EVENTS`: its output and its executor events, read as they come.
+
+    Pause and kill points hook the executor's events (one JSON line per operation start, progress and
+    end, and per recorded version), not the wording of progress lines. EVENTS is a named pipe, read as
+    each line is written, so whatever a test does on an event lands right after it. The output is
+    stdout and stderr merged in the order printed, or (merge=False) kept apart as `stdout`/`stderr`.
+    """
+
+    def __init__(self, argv: list[str], events: Path, env: dict[str, str] | None = None, merge: bool = True):
+        os.mkfifo(events)
+        self.proc = subprocess.Popen(
+            [*argv, "--events", str(events)], stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if merge else subprocess.PIPE, text=True, env={**unbuffered_env(), **(env or {})},
+        )  # fmt: skip
+        self.stdout: list[str] = []  # everything, when merged
+        self.stderr: list[str] = []
+        self._readers = [self._read(self.proc.stdout, self.stdout.append)]
+        if not merge:
+            self._readers.append(self._read(self.proc.stderr, self.stderr.append))
+        self._events: queue.Queue[str | None] = queue.Queue()
+        self._read_events(events)
+
+    @staticmethod
+    def _read(pipe: Any, put: Callable[[str], None]) -> threading.Thread:
+        def pump() -> None:
+            for line in pipe:
+                put(line)
+
+        thread = threading.Thread(target=pump, daemon=True)
+        thread.start()
+        return thread
+
+    def _read_events(self, events: Path) -> None:
+        def pump() -> None:
+            with events.open(encoding="utf-8") as fifo:  # opens once the run opens its end
+                for line in fifo:
+                    self._events.put(line)
+            self._events.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+
+    def until(self, point: Callable[[dict[str, Any]], bool], timeout: float = 120) -> dict[str, Any]:
+        """The first event from here on that matches `point`, as soon as the run writes it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._events.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                self.proc.kill()
+                raise AssertionError(f"no such event within {timeout:g} s:\n{self.text()}") from None
+            if line is None:
+                self.proc.wait(30)
+                raise AssertionError(f"the run ended before the event it waited for:\n{self.text()}")
+            event = json.loads(line)
+            if point(event):
+                return event
+
+    def finish(self, timeout: float = 120) -> int:
+        """Wait for the process to exit and for its output to be read to the end; its exit code."""
+        returncode = self.proc.wait(timeout)
+        for reader in self._readers:
+            reader.join(30)
+        return returncode
+
+    def text(self) -> str:
+        """The output so far (stdout then stderr when they are kept apart)."""
+        return "".join(list(self.stdout)) + "".join(list(self.stderr))
+
+
 def run_until_event(argv: list[str], point: Callable[[dict[str, Any]], bool], events: Path, act: Callable[[Any], None],
                     timeout: float = 120) -> tuple[Any, str]:  # fmt: skip
     """Run `argv --events EVENTS`; call act(process) as soon as an event matching `point` is written.
 
-    Kill points hook the executor's events (one JSON line per operation start, progress and end, and per
-    recorded version), not the wording of progress lines. EVENTS is a named pipe, read as each line is
-    written, so the act lands right after the event. Returns (process, its output so far).
+    Returns (process, its output so far).
     """
-    os.mkfifo(events)
-    proc = subprocess.Popen(
-        [*argv, "--events", str(events)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=unbuffered_env(),
-    )  # fmt: skip
-    output: list[str] = []
-    threading.Thread(target=lambda: output.extend(proc.stdout), daemon=True).start()  # type: ignore[arg-type]
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def pump() -> None:
-        with events.open(encoding="utf-8") as fifo:  # opens once the run opens its end
-            for line in fifo:
-                lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
-        except queue.Empty:
-            proc.kill()
-            raise AssertionError(f"no such event within {timeout:g} s:\n{''.join(output)}") from None
-        if line is None:
-            proc.wait(30)
-            raise AssertionError(f"the run ended before the event it waited for:\n{''.join(output)}")
-        if point(json.loads(line)):
-            act(proc)
-            return proc, "".join(output)
+    run = EventRun(argv, events)
+    run.until(point, timeout)
+    act(run.proc)
+    return run.proc, run.text()

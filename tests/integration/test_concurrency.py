@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import queue
 import signal
 import subprocess
 import threading
@@ -27,7 +26,7 @@ from milvus_migrate.errors import LockHeld, LockLost
 from milvus_migrate.milvus import lock
 from milvus_migrate.milvus.connection import connect
 from milvus_migrate.milvus.history import applied_by
-from tests.integration.helpers import cli_command, history_rows, unbuffered_env
+from tests.integration.helpers import EventRun, at, cli_command, history_rows, unbuffered_env
 
 pytestmark = pytest.mark.integration
 
@@ -213,56 +212,9 @@ def test_up_waits_for_the_holder_then_applies(backend, cli, three_versions):
 # --- a lock whose holder is gone or stopped renewing ---------------------------------------------
 
 
-class _Output:
-    """The merged output of a CLI process, read line by line as it comes (a pump thread fills a queue)."""
-
-    def __init__(self, proc: subprocess.Popen[str]):
-        self.proc, self.lines = proc, queue.Queue[str | None]()
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def until(self, prefix: str, timeout: float = 120) -> list[str]:
-        """Lines up to and including the first one starting with `prefix`."""
-        seen: list[str] = []
-        deadline = time.monotonic() + timeout
-        while True:
-            line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            if line is None:
-                raise AssertionError(f"the process ended before printing {prefix!r}:\n{''.join(seen)}")
-            seen.append(line)
-            if line.startswith(prefix):
-                return seen
-
-    def available(self, settle: float = 1.0) -> list[str]:
-        """Lines printed so far (waits `settle` s for the pipe to drain)."""
-        time.sleep(settle)
-        out: list[str] = []
-        while not self.lines.empty():
-            line = self.lines.get_nowait()
-            if line is not None:
-                out.append(line)
-        return out
-
-    def rest(self, timeout: float = 120) -> list[str]:
-        """Every line until the process ends."""
-        out: list[str] = []
-        deadline = time.monotonic() + timeout
-        while (line := self.lines.get(timeout=max(0.1, deadline - time.monotonic()))) is not None:
-            out.append(line)
-        return out
-
-
-def _start_up(backend: Any, directory: Path, env: dict[str, str]) -> _Output:
-    proc = subprocess.Popen(
-        cli_command(backend, directory, "up", "-v"),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**unbuffered_env(), **env},
-    )  # fmt: skip
-    return _Output(proc)
+def _start_up(backend: Any, directory: Path, env: dict[str, str]) -> EventRun:
+    """`up -v` with its executor events read as they come (the pause points)."""
+    return EventRun(cli_command(backend, directory, "up", "-v"), directory.parent / "events.jsonl", env=env)
 
 
 def test_waiters_racing_for_an_expired_lease_exactly_one_wins(backend):
@@ -345,7 +297,7 @@ def test_racing_ups_take_over_a_paused_holders_expired_lease_once(backend, cli, 
         pytest.skip(reason=LITE_ONE_PROCESS)
     env = {lock.LEASE_ENV: SHORT_LEASE}
     paused = _start_up(backend, three_versions, env)
-    paused.until("  … create index")
+    paused.until(at("start", "create_index", "docs"))
     os.kill(paused.proc.pid, signal.SIGSTOP)
     try:
         procs = _race(backend, three_versions, "--lock-timeout", "180", env=env)
@@ -368,20 +320,20 @@ def test_paused_holder_applies_nothing_after_it_resumes(backend, cli, three_vers
         pytest.skip(reason=LITE_ONE_PROCESS)
     env = {lock.LEASE_ENV: SHORT_LEASE}
     paused = _start_up(backend, three_versions, env)
-    before_pause = paused.until("  … load docs")
+    paused.until(at("start", "load_collection", "docs"))
     os.kill(paused.proc.pid, signal.SIGSTOP)
     try:
-        before_pause += paused.available()  # what it printed before the signal landed
         taken = cli("up", "--lock-timeout", "120", directory=three_versions, env=env)
         assert taken.exit_code == 0, taken.output
         assert "The database is now at version 3." in taken.stdout
         assert history_rows(cli, three_versions) == APPLIED_ONCE
+        before_pause = len(paused.stdout)  # stopped for longer than its lease: all it printed is read
     finally:
         os.kill(paused.proc.pid, signal.SIGCONT)
-    after_resume = paused.rest()
-    returncode = paused.proc.wait(60)
+    returncode = paused.finish(60)
+    after_resume = paused.stdout[before_pause:]
 
-    output = "".join(before_pause) + "--- resumed ---\n" + "".join(after_resume)
+    output = "".join(paused.stdout[:before_pause]) + "--- resumed ---\n" + "".join(after_resume)
     assert returncode == 1, output
     assert "Error: lost the deployment lock" in after_resume[-1], output
     # The load in flight when it stopped may finish; nothing new starts and nothing is recorded.

@@ -17,14 +17,13 @@ CLI in-process (CliRunner) for the checks and the rerun.
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.helpers import at, cli_command, history_rows, run_until_event, unbuffered_env
+from tests.integration.helpers import EventRun, at, cli_command, history_rows, run_until_event
 
 pytestmark = pytest.mark.integration
 
@@ -195,21 +194,13 @@ def test_rerun_while_an_interrupted_load_is_still_loading_converges(backend, cli
 def test_sigterm_cancels_up_and_releases_the_lock(backend, cli, crash_set):
     """What Kubernetes or systemd send on shutdown: the run stops, the lock is released, a rerun continues."""
     backend.release_lite()
-    proc = subprocess.Popen(
-        cli_command(backend, crash_set, "up", "-v"),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=unbuffered_env(),
-    )  # fmt: skip
-    seen = []
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        seen.append(line)
-        if line.startswith("  … create index"):
-            proc.terminate()
-            break
-    rest, _ = proc.communicate(timeout=120)
-    output = "".join(seen) + rest
+    run = EventRun(cli_command(backend, crash_set, "up", "-v"), crash_set.parent / "events.jsonl")
+    run.until(at("start", "create_index", "docs"))
+    run.proc.terminate()
+    returncode = run.finish(120)
+    output = run.text()
 
-    assert proc.returncode == 1, output
+    assert returncode == 1, output
     assert "Error: interrupted; the deployment lock was released" in output
     assert "Traceback" not in output
     status = json.loads(cli("status", "--format", "json", directory=crash_set).stdout)

@@ -1,10 +1,10 @@
 """The Milvus 2.3.5 server fails under a running `up`: killed, briefly unreachable, or refusing a request.
 
-* Killed (SIGKILL of the whole server) at a chosen point of `milvus-migrate up -v --timeout 20`: the
-  interrupted run exits 1 quickly with an `Error: …` message (no traceback, no hang); after a
-  restart (the URI changes) the interrupted run's deployment lock is still there, and the next `up`
-  takes it over by itself (its holder's process has exited) and converges with a consistent history.
-  The rows of the collection the plan did not touch survive.
+* Killed (SIGKILL of the whole server) at a chosen point of `milvus-migrate up -v --timeout 20` (an
+  executor event, `up --events`): the interrupted run exits 1 quickly with an `Error: …` message (no
+  traceback, no hang); after a restart (the URI changes) the interrupted run's deployment lock is
+  still there, and the next `up` takes it over by itself (its holder's process has exited) and
+  converges with a consistent history. The rows of the collection the plan did not touch survive.
 * Unreachable (a TCP proxy written here that resets every connection while it is "down"): an outage
   of ~3 s at the start of `up` is retried; an outage longer than `--timeout` ends in a one-line error.
 * Refusing (a load of two replicas, which a standalone server with one query node refuses and nothing
@@ -17,19 +17,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import queue
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.helpers import unbuffered_env
+from tests.integration.helpers import EventRun, at, unbuffered_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -83,13 +82,11 @@ THREE_VERSIONS = {
 # What each version adds: collection -> its indexes (named after their fields).
 ADDED = {1: {"docs": {"embedding"}}, 2: {"notes": {"vec"}}, 3: {"tags": {"vec", "tag"}}}
 
-# Kill point -> (stream, line prefix to kill the server at, versions recorded when it lands).
-# With -v the CLI prints "  … <operation>" on stderr when an operation starts; stdout prints
-# "applied <name> (…)" as soon as a version is recorded.
+# Kill point -> (the executor event to kill the server at, versions recorded when it lands).
 KILL_POINTS = {
-    "during-index-build": ("stderr", "  … create index vec on notes", [1]),
-    "during-load": ("stderr", "  … load notes", [1]),
-    "between-versions": ("stdout", "applied 0002_notes", [1, 2]),
+    "during-index-build": (at("start", "create_index", "notes"), [1]),
+    "during-load": (at("start", "load_collection", "notes"), [1]),
+    "between-versions": (at("recorded", version=2), [1, 2]),
 }
 
 
@@ -185,50 +182,29 @@ def _assert_applied(client: Any, versions: list[int]) -> None:
             assert client.get_load_state(collection)["state"].name == "Loaded", (version, collection)
 
 
-def _kill_server_at(server: Any, command: list[str], stream: str, prefix: str) -> tuple[subprocess.Popen[str], float, str, str]:
-    """Run `command`, kill the server when `stream` shows a line starting with `prefix`.
+def _kill_server_at(server: Any, command: list[str], point: Callable[[dict[str, Any]], bool],
+                    events: Path) -> tuple[subprocess.Popen[str], float, str, str]:  # fmt: skip
+    """Run `command --events EVENTS`, kill the server as soon as the executor reports the event `point`.
 
     Returns (process, seconds from the kill to the process's exit, stdout, stderr).
     """
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=unbuffered_env())
-    lines: queue.Queue[tuple[str, str | None]] = queue.Queue()
-    output: dict[str, list[str]] = {"stdout": [], "stderr": []}
-
-    def pump(name: str, pipe: Any) -> None:
-        for line in pipe:
-            lines.put((name, line))
-        lines.put((name, None))
-
-    pumps = [threading.Thread(target=pump, args=(n, getattr(proc, n)), daemon=True) for n in output]
-    for thread in pumps:
-        thread.start()
-    killed_at: float | None = None
-    open_streams = 2
-    deadline = time.monotonic() + 120
+    run = EventRun(command, events, merge=False)
     try:
-        while open_streams:
-            name, line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            if line is None:
-                open_streams -= 1
-                continue
-            output[name].append(line)
-            if killed_at is None and name == stream and line.startswith(prefix):
-                server.kill()
-                killed_at = time.monotonic()
-        proc.wait(30)
+        run.until(point)
+        server.kill()
+        killed_at = time.monotonic()
+        run.finish(120)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(30)
-    text = {n: "".join(v) for n, v in output.items()}
-    assert killed_at is not None, f"`up` ended before {prefix!r} appeared:\n{text['stdout']}{text['stderr']}"
-    return proc, time.monotonic() - killed_at, text["stdout"], text["stderr"]
+        if run.proc.poll() is None:
+            run.proc.kill()
+            run.proc.wait(30)
+    return run.proc, time.monotonic() - killed_at, "".join(run.stdout), "".join(run.stderr)
 
 
 # ---------------------------------------------------------------------------- (1) server killed
 @pytest.mark.parametrize("point", list(KILL_POINTS))
 def test_server_killed_during_up_then_restarted_converges(server, db, tmp_path, point):
-    stream, prefix, recorded_at_kill = KILL_POINTS[point]
+    kill_at, recorded_at_kill = KILL_POINTS[point]
     directory = _write(tmp_path / "migrations", THREE_VERSIONS)
     first = _mm(server.uri, db, directory, "up", "--to", "1")
     assert first.returncode == 0, first.stderr
@@ -239,7 +215,7 @@ def test_server_killed_during_up_then_restarted_converges(server, db, tmp_path, 
     client.close()
 
     proc, exit_seconds, out, err = _kill_server_at(
-        server, _command(server.uri, db, directory, "up", "-v"), stream, prefix
+        server, _command(server.uri, db, directory, "up", "-v"), kill_at, tmp_path / "events.jsonl"
     )
 
     # The interrupted run fails at once (pymilvus fails a call on a dead server), never hangs.
@@ -398,17 +374,13 @@ def test_outage_in_the_middle_of_up_is_retried(server, db, proxy, tmp_path):
     directory = _write(tmp_path / "migrations", {k: THREE_VERSIONS[k] for k in ("0001_docs.yaml", "0002_notes.yaml")})
     command = [sys.executable, "-m", "milvus_migrate", "up", "-v", "--uri", proxy.uri, "--db-name", db,
                "--dir", str(directory), "--timeout", "30"]  # fmt: skip
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=unbuffered_env())
-    seen = []
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        seen.append(line)
-        if line.startswith("  + create collection notes"):
-            proxy.down_for(3, drop_existing=True)
-    proc.wait(120)
-    output = "".join(seen)
+    run = EventRun(command, tmp_path / "events.jsonl")
+    run.until(at("done", "create_collection", "notes"))
+    proxy.down_for(3, drop_existing=True)
+    returncode = run.finish(120)
+    output = run.text()
 
-    assert proc.returncode == 0, output
+    assert returncode == 0, output
     assert proxy.reset >= 1, output  # the outage really happened during the run
     assert "The database is now at version 2." in output
     assert _history(server.uri, db, directory) == [(1, "up", 1), (2, "up", 2)]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
+from typing import Any
 
 from milvus_migrate.milvus import history
-from milvus_migrate.milvus.history import HistoryRecord
+from milvus_migrate.milvus.history import HistoryRecord, HistoryStore
 from milvus_migrate.planning.ops import Direction
 
 
@@ -74,3 +77,69 @@ def test_switch_facts_keep_the_last_record_of_each_backup_and_skip_unreadable_on
     ]
     facts = history.switch_facts(records)
     assert {b: (o.rows, i.rows) for b, (o, i) in facts.items()} == {"docs__mm_backup_v1": (12, 12), "docs__mm_backup_v2": (10, 11)}
+
+
+class _FakeHistoryClient:
+    """The AsyncMilvusClient calls HistoryStore makes on an existing, loaded history collection; logs each query."""
+
+    def __init__(self, seqs: list[int]):
+        self.rows = [{**rec(s, 1, Direction.UP, 1).to_json(), "seq": s} for s in seqs]
+        self.queries: list[tuple[str, list[str]]] = []
+
+    async def has_collection(self, name: str, **_: Any) -> bool:
+        return True
+
+    async def create_collection(self, name: str, **_: Any) -> None:
+        raise AssertionError("the history collection exists")
+
+    async def describe_collection(self, name: str, **_: Any) -> dict[str, Any]:
+        return {"fields": [{"name": f} for f in HistoryRecord.__dataclass_fields__]}
+
+    async def list_indexes(self, name: str, **_: Any) -> list[str]:
+        return ["placeholder"]
+
+    async def load_collection(self, name: str, **_: Any) -> None:
+        pass
+
+    async def query(self, name: str, filter: str, output_fields: list[str], **_: Any) -> list[dict[str, Any]]:
+        self.queries.append((filter, output_fields))
+        low = int(re.fullmatch(r"seq >= (\d+)", filter).group(1))  # type: ignore[union-attr]
+        return [{k: row[k] for k in output_fields} for row in self.rows if row["seq"] >= low]
+
+    async def insert(self, name: str, rows: list[dict[str, Any]], **_: Any) -> None:
+        self.rows += rows
+
+
+def _new(version: int) -> HistoryRecord:
+    return HistoryRecord.new(version=version, name=f"{version:04d}_v", checksum="c", direction=Direction.UP, current_version=version)
+
+
+def test_append_numbers_after_the_last_record_reading_only_the_seqs_from_the_highest_known():
+    client = _FakeHistoryClient([1, 2, 3])
+    store = HistoryStore(client, "history", timeout=5)
+
+    async def scenario() -> list[int]:
+        await store.records()
+        client.queries.clear()
+        first = await store.append([_new(4), _new(5)])
+        then = await store.append([_new(6)])
+        return [r.seq for r in first + then]
+
+    assert asyncio.run(scenario()) == [4, 5, 6]
+    # Not every record each time: the seqs from the highest one this store read or wrote (one row here).
+    assert client.queries == [("seq >= 3", ["seq"]), ("seq >= 5", ["seq"])]
+    assert sorted(r["seq"] for r in client.rows) == [1, 2, 3, 4, 5, 6]
+
+
+def test_append_without_a_read_first_and_after_another_process_appended_keeps_seqs_unique():
+    client = _FakeHistoryClient([1, 2])
+    ours, theirs = HistoryStore(client, "history", timeout=5), HistoryStore(client, "history", timeout=5)
+
+    async def scenario() -> list[int]:
+        fresh = await HistoryStore(client, "history", timeout=5).append([_new(3)])  # never read: finds 2
+        await ours.records()  # sees 1-3
+        await theirs.append([_new(4)])  # e.g. after `unlock` broke our lock
+        return [r.seq for r in fresh + await ours.append([_new(5)])]
+
+    assert asyncio.run(scenario()) == [3, 5]
+    assert sorted(r["seq"] for r in client.rows) == [1, 2, 3, 4, 5]
