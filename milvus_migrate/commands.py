@@ -317,8 +317,9 @@ async def _preview(
     if not switches:
         return await _compute(session, options, migration_set, direction=direction, to=to, steps=steps, records=records)
     renamed = await introspect.read_state(
-        session.client, recovery.to_read(switches), session.caps, concurrency=options.concurrency, timeout=options.settings.timeout
-    )
+        session.client, recovery.to_read(switches), session.caps, concurrency=options.concurrency,
+        timeout=options.settings.timeout, count_rows=False,  # read as _compute reads the live state
+    )  # fmt: skip
     facts = history.switch_facts(records)
     planned = await _compute(
         session, options, migration_set, direction=direction, to=to, steps=steps, records=records,
