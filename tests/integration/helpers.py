@@ -116,6 +116,13 @@ class EventRun:
             reader.join(30)
         return returncode
 
+    def rest(self, timeout: float = 30) -> list[dict[str, Any]]:
+        """The events written after the last one until() returned, to the end (call after finish())."""
+        out = []
+        while (line := self._events.get(timeout=timeout)) is not None:
+            out.append(json.loads(line))
+        return out
+
     def text(self) -> str:
         """The output so far (stdout then stderr when they are kept apart)."""
         return "".join(list(self.stdout)) + "".join(list(self.stderr))
