@@ -256,7 +256,8 @@ def fingerprint(
 
 def _comparable(c: Any) -> dict[str, Any]:
     # Rows written after the review do not make a plan stale, but a collection that was empty (recreated)
-    # and now holds rows (to be copied) does: only whether rows are known to exist counts.
+    # and now holds rows (to be copied) does: only whether rows are known to exist counts. (`plan` and
+    # `up` read the live state without counts, so there the plans themselves differ: recreate vs copy.)
     values = c.model_dump(mode="json", exclude={"row_set", "replaced_by"})
     values["num_rows"] = None if c.num_rows is None else c.num_rows > 0
     return values
