@@ -432,7 +432,10 @@ def _check_saved(saved: dict[str, Any], planned: PlannedRun) -> None:
     """Refuse a saved plan whose inputs moved, or that no longer matches what would run now."""
     reasons = runplan.stale_reasons(saved.get("fingerprint") or {}, planned.fingerprint)
     if not reasons and runplan.comparable_plan(saved["plan"]) != runplan.comparable_plan(planned.run.to_json()):
-        reasons = ["the plan computed now differs from the saved one (migration file templates or --var values changed?)"]
+        reasons = [
+            "the plan computed now differs from the saved one (rows written to a collection it would recreate, "
+            "or would switch back to a backup; or migration file templates or --var values changed)"
+        ]
     if reasons:
         raise StalePlan(reasons)
 

@@ -104,3 +104,17 @@ def test_down_copies_back_when_rows_were_written_since_the_switch(cli, backend, 
     ids = {r["id"] for r in rows_by_partition(backend.client(), "docs", ["id"], backend.is_lite)["p1"].values()}
     assert row(ROWS)["id"] in ids and row(0)["id"] not in ids  # the writes after the switch are kept
     assert _count(backend) == ROWS
+
+
+def test_a_saved_switch_back_is_refused_once_rows_were_written_after_the_review(cli, backend, tmp_migrations, tmp_path):
+    d = _up_with_a_copy(cli, backend, tmp_migrations)
+    saved = tmp_path / "down.json"
+    assert cli("plan", "--down", "--out", str(saved), directory=d).exit_code == 0
+    client = backend.client()
+    client.delete("docs", ids=[row(0)["id"]])
+    client.flush("docs")
+
+    refused = cli("down", "--plan", str(saved), directory=d)
+
+    assert refused.exit_code == 1 and "the plan is stale" in refused.output
+    assert backend.collections() == ["docs", "docs__mm_backup_v1"]  # nothing switched
