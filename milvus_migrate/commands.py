@@ -138,7 +138,7 @@ def load(options: Options) -> MigrationSet:
     if copies:
         raise MigrateError(
             f"collection name(s) {', '.join(copies)} are reserved for milvus-migrate's copies "
-            "(names ending in __mm_shadow or __mm_backup_v<N>); rename them"
+            "(names ending in __mm_shadow, __mm_backup_v<N> or __mm_switch_v<N>); rename them"
         )
     return migration_set
 
