@@ -282,3 +282,23 @@ def test_a_traceback_at_vv_is_redacted_whole(monkeypatch):
     assert result.stderr.splitlines()[-1] == (
         "Error: unexpected RuntimeError: cannot go on: token *** rejected by http://***@db:19530 (password=***)"
     )
+
+
+@pytest.mark.parametrize("name", ["docs__mm_shadow", "docs__mm_backup_v1", "docs__mm_switch_v1"])
+def test_names_of_milvus_migrates_copies_cannot_be_declared_and_nothing_is_created(tmp_migrations, monkeypatch, name):
+    directory = tmp_migrations(
+        "0001_a.yaml",
+        f"""
+        collections:
+          {name}:
+            fields:
+              - {{name: id, type: INT64, is_primary: true}}
+              - {{name: v, type: FLOAT_VECTOR, dim: 4}}
+        """,
+    )
+    monkeypatch.chdir(directory.parent)
+    result = run("plan", "--uri", "./milvus.db")
+    assert result.exit_code == 1
+    assert f"{name} are reserved for milvus-migrate's copies" in result.stderr
+    assert "__mm_switch_v<N>" in result.stderr
+    assert not (directory.parent / "milvus.db").exists()
