@@ -254,9 +254,14 @@ async def _with_backups(
 
 
 async def _refine(session: Session, options: Options, live: State, run: runplan.RunPlan) -> State:
-    """`live` with the row counts of the collections `run` copies or drops, and the rows (keys) of those a
+    """`live` with the row counts of the collections `run` copies or drops to recreate, and the rows (keys) of those a
     backup with a recorded switch could replace."""
-    rebuilt = {op.collection_name for op in run.ops if isinstance(op, (ops.CopyRows, ops.DropCollection))}
+    # A removed collection's drop carries no count: only copies and drops for a recreate need one.
+    rebuilt = {
+        op.collection_name
+        for op in run.ops
+        if isinstance(op, ops.CopyRows) or (isinstance(op, ops.DropCollection) and op.phase is ops.Phase.DROP_FOR_RECREATE)
+    }
     names = sorted(n for n in rebuilt if n in live.collections)
     switchable = {evolution.owner_of(n) for n, b in live.backups.items() if b.replaced_by is not None}
     keyed = [n for n in names if n in switchable and _readable(live.collections[n], session)]

@@ -268,10 +268,10 @@ def recreate_ops(
     create: Callable[[CollectionState, str], list[ops.Operation]],
     *,
     version: int,
-    to_version: int | None = None,
-    backups: dict[str, CollectionState] | None = None,
-    diff: Diff | None = None,
-    caps: Capabilities | None = None,
+    to_version: int,
+    backups: dict[str, CollectionState],
+    diff: Diff,
+    caps: Capabilities,
 ) -> list[ops.Operation]:
     """The operations that rebuild `have` as `want`, keeping the rows where every change allows it.
 
@@ -283,7 +283,7 @@ def recreate_ops(
     blocking = [c for c in changes if c.kind is not Kind.IN_PLACE]
     why = "; ".join(c.reason for c in blocking)
     not_switched = ""
-    if to_version is not None and to_version != version and backups and diff is not None and caps is not None:
+    if to_version != version and backups:
         backup, not_switched = switch_back_candidate(want, have, backups, version, to_version, caps)
         if backup is not None:
             return _switch_back_ops(want, have, backup, diff, version)
