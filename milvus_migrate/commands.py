@@ -254,8 +254,8 @@ async def _with_backups(
 
 
 async def _refine(session: Session, options: Options, live: State, run: runplan.RunPlan) -> State:
-    """`live` with the row counts of the collections `run` copies or drops to recreate, and the rows (keys) of those a
-    backup with a recorded switch could replace."""
+    """`live` with the row counts of the collections `run` copies or drops to recreate, and the rows (keys)
+    of those a backup with a recorded switch could replace."""
     # A removed collection's drop carries no count: only copies and drops for a recreate need one.
     rebuilt = {
         op.collection_name
@@ -661,7 +661,7 @@ async def status(options: Options) -> StatusReport:
         ],
         lock_holder=holder,
         problems=problems,
-        last_failure=None if failure is None else {**failure.to_json(), **history.failure_detail(failure)},
+        last_failure=None if failure is None else {**failure.to_json(), **history.detail_of(failure)},
         notes=[f"the Milvus Lite database {options.settings.uri} does not exist yet; 'milvus-migrate up' creates it"]
         if session.offline
         else [],

@@ -105,7 +105,7 @@ def last_failure(records: list[HistoryRecord]) -> HistoryRecord | None:
     return None
 
 
-def failure_detail(record: HistoryRecord) -> dict[str, Any]:
+def detail_of(record: HistoryRecord) -> dict[str, Any]:
     """The parsed detail of a record ({} when it has none): a failure's, and the switches a step made."""
     try:
         value = json.loads(record.detail) if record.detail else {}
@@ -118,7 +118,7 @@ def switch_facts(records: list[HistoryRecord]) -> dict[str, tuple[RowSet, RowSet
     """backup name -> (rows it held when it stepped aside, rows of the collection that took its name), as last recorded."""
     facts: dict[str, tuple[RowSet, RowSet]] = {}
     for r in records:
-        for switch in failure_detail(r).get("switches") or []:
+        for switch in detail_of(r).get("switches") or []:
             try:
                 facts[str(switch["backup"])] = (RowSet(**switch["out"]), RowSet(**switch["in"]))
             except (KeyError, TypeError, ValueError):

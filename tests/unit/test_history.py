@@ -44,10 +44,10 @@ def test_the_last_failure_shows_until_that_version_succeeds():
     failed = rec(3, 2, Direction.FAILED, 1, detail=json.dumps({"operation": "load notes", "message": "no", "ran": 2}))
     records = [rec(1, 1, Direction.UP, 1), rec(2, 2, Direction.FAILED, 1), failed]
     assert history.last_failure(records) == failed
-    assert history.failure_detail(failed) == {"operation": "load notes", "message": "no", "ran": 2}
+    assert history.detail_of(failed) == {"operation": "load notes", "message": "no", "ran": 2}
     assert history.last_failure([*records, rec(4, 1, Direction.REPAIR, 1)]) == failed  # another version: still failed
     assert history.last_failure([*records, rec(5, 2, Direction.UP, 2)]) is None
-    assert history.failure_detail(rec(6, 2, Direction.FAILED, 1, detail="not json")) == {}
+    assert history.detail_of(rec(6, 2, Direction.FAILED, 1, detail="not json")) == {}
 
 
 def test_a_long_server_message_is_shortened_to_fit_the_detail_field():
