@@ -6,7 +6,12 @@ from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 from typing import Any, ClassVar
 
-from milvus_migrate.planning.state import CollectionState, FieldState, IndexState, RowSet
+from milvus_migrate.planning.state import (
+    CollectionState,
+    FieldState,
+    IndexState,
+    RowSet,
+)
 
 
 class Phase(IntEnum):

@@ -26,7 +26,13 @@ from milvus_migrate.errors import LockHeld, LockLost
 from milvus_migrate.milvus import lock
 from milvus_migrate.milvus.connection import connect
 from milvus_migrate.milvus.history import applied_by
-from tests.integration.helpers import EventRun, at, cli_command, history_rows, unbuffered_env
+from tests.integration.helpers import (
+    EventRun,
+    at,
+    cli_command,
+    history_rows,
+    unbuffered_env,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -23,7 +23,13 @@ from typing import Any
 
 import pytest
 
-from tests.integration.helpers import EventRun, at, cli_command, history_rows, run_until_event
+from tests.integration.helpers import (
+    EventRun,
+    at,
+    cli_command,
+    history_rows,
+    run_until_event,
+)
 
 pytestmark = pytest.mark.integration
 

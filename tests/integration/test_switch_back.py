@@ -6,7 +6,16 @@ import json
 
 import pytest
 
-from tests.integration.test_evolution import FIELDS_V1, IN_P1, ROWS, V1, fill, row, rows_by_partition, v2
+from tests.integration.test_evolution import (
+    FIELDS_V1,
+    IN_P1,
+    ROWS,
+    V1,
+    fill,
+    row,
+    rows_by_partition,
+    v2,
+)
 
 pytestmark = pytest.mark.integration
 
